@@ -1,0 +1,125 @@
+import type { Clock } from '../src/core/clock';
+import { ExternalServiceError } from '../src/core/errors';
+import type { EffectQueue, Lane, QueuedEffect, UnitOfWork } from '../src/core/ports';
+import type { FlowRunner } from './flow-runner';
+
+/** Performs one effect. May return an event for the flow: its result. */
+export type EffectHandler = (effect: QueuedEffect) => Promise<{ type: string } | void>;
+
+export interface WorkerLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface EffectWorkerDeps {
+  queue: EffectQueue;
+  uow: UnitOfWork;
+  runner: FlowRunner;
+  clock: Clock;
+  handlers: Record<string, EffectHandler>;
+  log: WorkerLog;
+  /** How many effects of a lane run at once. Slack messages go one by one; deploys in parallel. */
+  concurrency?: Partial<Record<Lane, number>>;
+  maxAttempts?: number;
+}
+
+const LANES: Lane[] = ['slack', 'work'];
+
+/** Exponential backoff: 1s, 2s, 4s ... capped at 5 minutes. */
+export function backoffMs(attempt: number): number {
+  return Math.min(300_000, 1000 * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * Drains the effect queue. Marking an effect done and feeding its result to the flow happen in
+ * one transaction, so after a crash an effect is either done (and the flow moved on) or still
+ * pending, and is then performed again with the same idempotency key.
+ */
+export class EffectWorker {
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly busyFlows: Record<Lane, Set<string>> = { slack: new Set(), work: new Set() };
+  private pumping: Promise<void> | undefined;
+  private repump = false;
+  private stopped = false;
+
+  constructor(private readonly deps: EffectWorkerDeps) {}
+
+  /** Looks for due effects now. Cheap; call it whenever something was queued or time passed. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.repump = true;
+      return;
+    }
+    this.pumping = Promise.resolve()
+      .then(() => this.pump())
+      .finally(() => {
+        this.pumping = undefined;
+        if (this.repump) {
+          this.repump = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Resolves once nothing is running or about to run. */
+  async idle(): Promise<void> {
+    while (this.pumping || this.inFlight.size > 0) {
+      await Promise.all([this.pumping, ...this.inFlight.values()]);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.idle();
+  }
+
+  private pump(): void {
+    const now = this.deps.clock();
+    for (const lane of LANES) {
+      const limit = this.deps.concurrency?.[lane] ?? (lane === 'slack' ? 1 : 16);
+      const running = this.busyFlows[lane];
+      if (running.size >= limit) continue;
+      for (const effect of this.deps.queue.due(lane, now, limit + running.size)) {
+        if (running.size >= limit) break;
+        if (this.inFlight.has(effect.id) || running.has(effect.flowId)) continue;
+        running.add(effect.flowId);
+        const run = this.perform(effect).finally(() => {
+          running.delete(effect.flowId);
+          this.inFlight.delete(effect.id);
+          this.kick();
+        });
+        this.inFlight.set(effect.id, run);
+      }
+    }
+  }
+
+  private async perform(effect: QueuedEffect): Promise<void> {
+    const handler = this.deps.handlers[effect.type];
+    try {
+      if (!handler) throw new Error(`no handler for effect type ${effect.type}`);
+      const result = await handler(effect);
+      this.deps.uow.transaction(() => {
+        this.deps.queue.complete(effect.id, this.deps.clock());
+        if (result) this.deps.runner.dispatch(effect.flowId, result);
+      });
+    } catch (error) {
+      this.failed(effect, error);
+    }
+  }
+
+  private failed(effect: QueuedEffect, error: unknown): void {
+    const attempts = effect.attempts + 1;
+    const message = error instanceof Error ? error.message : String(error);
+    const retryable = !(error instanceof ExternalServiceError) || error.retryable;
+    const context = { effect: effect.idempotencyKey, attempts, err: message };
+    if (retryable && attempts < (this.deps.maxAttempts ?? 10)) {
+      const wait = (error instanceof ExternalServiceError && error.retryAfterMs) || backoffMs(attempts);
+      this.deps.queue.retryLater(effect.id, new Date(this.deps.clock().getTime() + wait), message);
+      this.deps.log.warn({ ...context, retryInMs: wait }, 'effect failed; will retry');
+    } else {
+      this.deps.queue.giveUp(effect.id, message, this.deps.clock());
+      this.deps.log.error(context, 'effect failed; giving up');
+    }
+  }
+}

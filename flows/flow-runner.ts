@@ -1,0 +1,51 @@
+import type { Clock } from '../src/core/clock';
+import { AppError } from '../src/core/errors';
+import type { EffectQueue, FlowEventLog, UnitOfWork } from '../src/core/ports';
+import type { FlowDefinition, FlowStateRepository } from './flow';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFlow = { definition: FlowDefinition<any, any>; states: FlowStateRepository<any> };
+
+export class UnknownFlowError extends AppError {
+  constructor(flowId: string) {
+    super('not_found', `No flow ${flowId}.`);
+  }
+}
+
+export interface FlowRunnerDeps {
+  uow: UnitOfWork;
+  queue: EffectQueue;
+  events: FlowEventLog;
+  clock: Clock;
+  flows: AnyFlow[];
+  /** Called after effects were queued, so a worker can pick them up at once. */
+  onEffectsQueued?: () => void;
+}
+
+/**
+ * Advances flows: in one transaction it loads the state, applies the pure transition, stores the
+ * new state, the event and the effects. Performing the effects is the worker's job, afterwards.
+ */
+export class FlowRunner {
+  private readonly flows = new Map<string, AnyFlow>();
+
+  constructor(private readonly deps: FlowRunnerDeps) {
+    for (const flow of deps.flows) this.flows.set(flow.definition.kind, flow);
+  }
+
+  dispatch(flowId: string, event: { type: string }): void {
+    const flow = this.flows.get(flowId.slice(0, flowId.indexOf(':')));
+    if (!flow) throw new UnknownFlowError(flowId);
+    const queued = this.deps.uow.transaction(() => {
+      const state = flow.states.load(flowId);
+      if (state === undefined) throw new UnknownFlowError(flowId);
+      const now = this.deps.clock();
+      const { state: next, effects } = flow.definition.transition(state, event, now);
+      flow.states.save(next);
+      this.deps.events.append(flowId, event, now);
+      this.deps.queue.enqueue(flowId, effects, now);
+      return effects.length;
+    });
+    if (queued > 0) this.deps.onEffectsQueued?.();
+  }
+}

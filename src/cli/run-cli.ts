@@ -1,0 +1,90 @@
+import { Command, CommanderError } from 'commander';
+import { loadShipmateConfig } from '../config/load-shipmate-config';
+import { loadSettings, loadStorageSettings } from '../config/settings';
+import { AppError, ConfigError } from '../core/errors';
+import { migrate, openDatabase } from '../store/database';
+import { createShipmate } from '../main';
+
+export interface CliIo {
+  env: Readonly<Record<string, string | undefined>>;
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM). */
+  stopSignal?: Promise<void>;
+}
+
+/** Exit codes: 0 fine, 1 the checked thing is invalid, 2 a setting is missing or invalid. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('shipmate')
+    .description('Slack-native release coordinator')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  program
+    .command('start')
+    .description('connect to Slack and run (Socket Mode with SLACK_APP_TOKEN, HTTP with SLACK_SIGNING_SECRET)')
+    .action(async () => {
+      const settings = loadSettings(io.env);
+      const config = loadShipmateConfig(settings.SHIPMATE_CONFIG, io.env);
+      const shipmate = createShipmate({ settings, config, baseEnv: io.env });
+      await shipmate.start();
+      await (io.stopSignal ?? new Promise(() => undefined));
+      await shipmate.stop();
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const { SHIPMATE_DB } = loadStorageSettings(io.env);
+      const db = openDatabase(SHIPMATE_DB);
+      try {
+        const applied = migrate(db).map((m) => ({ version: m.version, name: m.name }));
+        if (opts.json) io.out(JSON.stringify({ database: SHIPMATE_DB, applied }));
+        else io.out(applied.length ? applied.map((m) => `applied ${m.version}_${m.name}`).join('\n') : `${SHIPMATE_DB} is up to date`);
+      } finally {
+        db.close();
+      }
+    });
+
+  program
+    .command('config')
+    .description('work with shipmate.yml')
+    .command('check')
+    .description('validate shipmate.yml (SHIPMATE_CONFIG) without starting')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const { SHIPMATE_CONFIG } = loadStorageSettings(io.env);
+      try {
+        const config = loadShipmateConfig(SHIPMATE_CONFIG, io.env);
+        const services = Object.entries(config.services).map(([name, s]) => ({ name, environments: Object.keys(s.environments) }));
+        if (opts.json) io.out(JSON.stringify({ file: SHIPMATE_CONFIG, valid: true, services }));
+        else io.out(`${SHIPMATE_CONFIG} is valid: ${services.map((s) => `${s.name} (${s.environments.join(', ')})`).join('; ')}`);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        const problems = 'problems' in error ? (error.problems as string[]) : [error.userMessage];
+        if (opts.json) io.out(JSON.stringify({ file: SHIPMATE_CONFIG, valid: false, problems }));
+        else io.err(error.userMessage);
+        exitCode = 1;
+      }
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof ConfigError) {
+      io.err(`shipmate: ${error.userMessage}`);
+      return 2;
+    }
+    if (error instanceof AppError) {
+      io.err(`shipmate: ${error.userMessage}`);
+      return 1;
+    }
+    io.err(`shipmate: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { runCli } from './run-cli';
+
+const stopSignal = new Promise<void>((resolve) => {
+  process.once('SIGINT', () => resolve());
+  process.once('SIGTERM', () => resolve());
+});
+
+void runCli(process.argv.slice(2), {
+  env: process.env,
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  stopSignal,
+}).then((code) => {
+  process.exitCode = code;
+  // Bolt and the Socket Mode client keep handles open; once we are done, we are done.
+  if (process.argv[2] === 'start' || code !== 0) setImmediate(() => process.exit(code));
+});

@@ -1,0 +1,61 @@
+/**
+ * One error base for the whole app. `userMessage` is safe to show a person (Slack, CLI, HTTP);
+ * `message` may carry detail for logs. Edges map `code` to an ephemeral reply, a status or an
+ * exit code; nothing in between needs to know how.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    readonly userMessage: string,
+    options: { cause?: unknown; detail?: string } = {},
+  ) {
+    super(options.detail ?? userMessage, { cause: options.cause });
+    this.name = new.target.name;
+  }
+}
+
+/** The input was wrong; the message says what would be right. */
+export class ValidationError extends AppError {
+  constructor(userMessage: string) {
+    super('validation', userMessage);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(userMessage: string) {
+    super('not_found', userMessage);
+  }
+}
+
+/** The request is valid but clashes with current state (a deploy already running, ...). */
+export class ConflictError extends AppError {
+  constructor(userMessage: string) {
+    super('conflict', userMessage);
+  }
+}
+
+export class PermissionDeniedError extends AppError {
+  constructor(userMessage: string) {
+    super('permission_denied', userMessage);
+  }
+}
+
+/** A call to something outside (Slack, a deploy target) failed. */
+export class ExternalServiceError extends AppError {
+  constructor(
+    userMessage: string,
+    readonly retryable: boolean,
+    options: { cause?: unknown; retryAfterMs?: number } = {},
+  ) {
+    super('external_service', userMessage, { cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs;
+  }
+  readonly retryAfterMs: number | undefined;
+}
+
+/** A setting or config file is missing or invalid; the message names it. */
+export class ConfigError extends AppError {
+  constructor(userMessage: string) {
+    super('config', userMessage);
+  }
+}

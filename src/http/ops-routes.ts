@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => boolean | Promise<boolean>;
+}
+
+export interface OpsRoute {
+  path: string;
+  method: string[];
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/** /healthz (the process answers), /readyz (it can do its work), /metrics (Prometheus text). */
+export function createOpsRoutes(deps: { registry: Registry; checks: ReadinessCheck[] }): OpsRoute[] {
+  return [
+    { path: '/healthz', method: ['GET'], handler: async (_req, res) => json(res, 200, { status: 'ok' }) },
+    {
+      path: '/readyz',
+      method: ['GET'],
+      handler: async (_req, res) => {
+        const results: Record<string, boolean> = {};
+        for (const { name, check } of deps.checks) {
+          try {
+            results[name] = await check();
+          } catch {
+            results[name] = false;
+          }
+        }
+        const ready = Object.values(results).every(Boolean);
+        json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: results });
+      },
+    },
+    {
+      path: '/metrics',
+      method: ['GET'],
+      handler: async (_req, res) => {
+        res.writeHead(200, { 'content-type': deps.registry.contentType });
+        res.end(await deps.registry.metrics());
+      },
+    },
+  ];
+}
+
+/** Serves the routes on their own; used in Socket Mode, where Bolt runs no HTTP server of ours. */
+export function opsRequestListener(routes: OpsRoute[]) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = routes.find((r) => r.path === path);
+    if (!route) return json(res, 404, { error: `no route ${path}` });
+    if (!route.method.includes(req.method ?? 'GET')) return json(res, 405, { error: `use ${route.method.join(' or ')}` });
+    void route.handler(req, res).catch(() => json(res, 500, { error: 'internal error' }));
+  };
+}

@@ -1,0 +1,167 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
+import type { WebClientOptions } from '@slack/web-api';
+import type { ScheduledTask } from 'node-cron';
+import { deployFlow } from '../flows/deploy-flow';
+import { DeployService } from '../flows/deploy-service';
+import { EffectWorker } from '../flows/effect-worker';
+import { FlowRunner } from '../flows/flow-runner';
+import type { Settings } from './config/settings';
+import { type Clock, systemClock } from './core/clock';
+import type { ShipmateConfig } from './core/config';
+import type { Deployment } from './core/types';
+import { createDeployerRegistry } from './deployers/deployer-registry';
+import { createOpsRoutes, opsRequestListener } from './http/ops-routes';
+import { scheduleReconciler } from './scheduler/reconciler';
+import { registerListeners } from './slack/slack-listeners';
+import { createSlackMessenger } from './slack/slack-messenger';
+import { type Db, migrate, openDatabase, sqliteUnitOfWork } from './store/database';
+import { createSqliteAuditLog } from './store/sqlite-audit-log';
+import { createSqliteDeploymentStore } from './store/sqlite-deployment-store';
+import { createSqliteEffectQueue, createSqliteFlowEventLog } from './store/sqlite-effect-queue';
+import { createSqliteMessageStore } from './store/sqlite-message-store';
+import { createLogger, type Logger, slackLogger } from './telemetry/logger';
+import { createMetrics } from './telemetry/metrics';
+
+export interface ShipmateOptions {
+  settings: Settings;
+  config: ShipmateConfig;
+  /** The environment command deployers inherit. */
+  baseEnv: Readonly<Record<string, string | undefined>>;
+  clock?: Clock;
+  log?: Logger;
+  /** Extra Web API client options, e.g. no retries in tests. */
+  clientOptions?: WebClientOptions;
+  /** Cron expression of the reconciler tick; `false` turns it off (tests tick by hand). */
+  reconcileEvery?: string | false;
+}
+
+export interface Shipmate {
+  app: App;
+  db: Db;
+  worker: EffectWorker;
+  /** Starts receiving from Slack and serving /healthz, /readyz and /metrics; resolves with the HTTP port. */
+  start(): Promise<number>;
+  stop(): Promise<void>;
+  /** What the reconciler does on each tick. */
+  tick(): void;
+}
+
+/** Wires every part together. The only place that chooses implementations. */
+export function createShipmate(options: ShipmateOptions): Shipmate {
+  const { settings, config } = options;
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger({ level: settings.LOG_LEVEL });
+  const metrics = createMetrics();
+
+  const db = openDatabase(settings.SHIPMATE_DB);
+  const applied = migrate(db, undefined, clock());
+  if (applied.length > 0) log.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, 'applied migrations');
+
+  const uow = sqliteUnitOfWork(db);
+  const deployments = createSqliteDeploymentStore(db);
+  const audit = createSqliteAuditLog(db);
+  const queue = createSqliteEffectQueue(db);
+  const messages = createSqliteMessageStore(db);
+
+  let worker: EffectWorker | undefined;
+  const runner = new FlowRunner({
+    uow,
+    queue,
+    events: createSqliteFlowEventLog(db),
+    clock,
+    flows: [
+      {
+        definition: deployFlow,
+        states: {
+          load: (id: string) => deployments.get(Number(id.split(':')[1])),
+          save: (d: Deployment) => deployments.save(d),
+        },
+      },
+    ],
+    onEffectsQueued: () => worker?.kick(),
+  });
+  const deployService = new DeployService({
+    store: deployments,
+    audit,
+    uow,
+    runner,
+    clock,
+    onOutcome: ({ service, environment }, ok) => metrics.deploys.inc({ service, environment, outcome: ok ? 'succeeded' : 'failed' }),
+  });
+
+  const boltLogger = slackLogger(log);
+  const clientOptions: WebClientOptions = {
+    ...(settings.SLACK_API_URL ? { slackApiUrl: settings.SLACK_API_URL } : {}),
+    // The outbox retries with backoff itself; a 429 should come back to it, not block the client.
+    rejectRateLimitedCalls: true,
+    ...options.clientOptions,
+  };
+  let started = false;
+  const routes = createOpsRoutes({
+    registry: metrics.registry,
+    checks: [
+      { name: 'database', check: () => db.prepare('SELECT 1').pluck().get() === 1 },
+      { name: 'slack', check: () => started },
+    ],
+  });
+  const receiver =
+    settings.mode === 'socket'
+      ? new SocketModeReceiver({ appToken: settings.SLACK_APP_TOKEN!, logger: boltLogger, installerOptions: { clientOptions } })
+      : new HTTPReceiver({ signingSecret: settings.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', customRoutes: routes, logger: boltLogger });
+  const app = new App({ token: settings.SLACK_BOT_TOKEN, receiver, logger: boltLogger, clientOptions });
+  app.error(async (error) => {
+    log.error({ err: error }, 'unhandled error in a Slack listener');
+  });
+  registerListeners(app, { config, deployments, deployService, log, metrics });
+
+  worker = new EffectWorker({
+    queue,
+    uow,
+    runner,
+    clock,
+    log: log.child({ component: 'effects' }),
+    handlers: {
+      ...createSlackMessenger({ client: app.client, messages, clock, metrics }),
+      deploy: deployService.deployHandler(createDeployerRegistry(config, { clock, baseEnv: options.baseEnv })),
+    },
+  });
+  const tick = (): void => worker!.kick();
+
+  let opsServer: Server | undefined;
+  let cronTask: ScheduledTask | undefined;
+
+  return {
+    app,
+    db,
+    worker,
+    tick,
+    async start() {
+      let port: number;
+      if (settings.mode === 'http') {
+        const server = await app.start(settings.PORT);
+        port = (server.address() as AddressInfo).port;
+      } else {
+        opsServer = createServer(opsRequestListener(routes));
+        await new Promise<void>((resolve) => opsServer!.listen(settings.PORT, resolve));
+        port = (opsServer.address() as AddressInfo).port;
+        await app.start();
+      }
+      started = true;
+      deployService.resume();
+      tick();
+      if (options.reconcileEvery !== false) cronTask = scheduleReconciler(tick, options.reconcileEvery);
+      log.info({ mode: settings.mode, port }, `Shipmate is running (${settings.mode === 'socket' ? 'Socket Mode' : 'HTTP'}); health checks on port ${port}`);
+      return port;
+    },
+    async stop() {
+      started = false;
+      await cronTask?.stop();
+      await app.stop();
+      if (opsServer) await new Promise<void>((resolve) => opsServer!.close(() => resolve()));
+      await worker!.stop();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,10 @@
+import cron, { type ScheduledTask } from 'node-cron';
+
+/**
+ * The reconciler's tick: every few seconds it looks for work that became due (a retry whose
+ * backoff ran out, a message Slack rate-limited). Events kick the worker directly; this catches
+ * everything time makes due.
+ */
+export function scheduleReconciler(tick: () => void, expression = '*/5 * * * * *'): ScheduledTask {
+  return cron.schedule(expression, tick, { name: 'reconciler', noOverlap: true });
+}

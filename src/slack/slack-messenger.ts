@@ -1,0 +1,96 @@
+import { ErrorCode, type WebClient } from '@slack/web-api';
+import { Blocks, Md } from 'slack-block-builder';
+import type { EffectHandler } from '../../flows/effect-worker';
+import type { PostMessage, ThreadReply, UpdateMessage } from '../../flows/messages';
+import type { Clock } from '../core/clock';
+import { ExternalServiceError } from '../core/errors';
+import type { QueuedEffect } from '../core/ports';
+import type { MessageStore } from '../store/sqlite-message-store';
+import type { Metrics } from '../telemetry/metrics';
+import { blocks, renderMessage } from './render';
+
+/** Slack errors that another try will not fix: the channel or the token is wrong. */
+const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'account_inactive', 'token_revoked', 'missing_scope', 'invalid_blocks', 'msg_too_long']);
+
+const HINTS: Record<string, string> = {
+  not_in_channel: 'invite the bot to the channel with /invite',
+  channel_not_found: 'check the channel in shipmate.yml and invite the bot to it',
+  missing_scope: 'reinstall the app from manifest.yml so it has every scope',
+};
+
+/** Maps a Web API failure to a retryable or final ExternalServiceError, counting it. */
+export function slackFailure(method: string, error: unknown, metrics: Metrics): ExternalServiceError {
+  const e = error as { code?: string; data?: { error?: string }; retryAfter?: number; message?: string };
+  if (e.code === ErrorCode.RateLimitedError) {
+    metrics.slackApiErrors.inc({ method, error: 'ratelimited' });
+    return new ExternalServiceError(`Slack rate-limited ${method}`, true, { cause: error, retryAfterMs: (e.retryAfter ?? 1) * 1000 });
+  }
+  if (e.code === ErrorCode.PlatformError) {
+    const reason = e.data?.error ?? 'unknown_error';
+    metrics.slackApiErrors.inc({ method, error: reason });
+    const hint = HINTS[reason] ? ` (${HINTS[reason]})` : '';
+    return new ExternalServiceError(`Slack refused ${method}: ${reason}${hint}`, !PERMANENT.has(reason), { cause: error });
+  }
+  metrics.slackApiErrors.inc({ method, error: e.code ?? 'request_error' });
+  return new ExternalServiceError(`Slack ${method} failed: ${e.message ?? String(error)}`, true, { cause: error });
+}
+
+export interface SlackMessengerDeps {
+  client: WebClient;
+  messages: MessageStore;
+  clock: Clock;
+  metrics: Metrics;
+}
+
+/**
+ * Effect handlers that post, edit and reply to Shipmate's messages. Each looks up where its message
+ * lives, so an update after a restart edits the message posted before it.
+ */
+export function createSlackMessenger({ client, messages, clock, metrics }: SlackMessengerDeps): Record<string, EffectHandler> {
+  const call = async <T>(method: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      throw slackFailure(method, error, metrics);
+    }
+  };
+  const posted = (messageKey: string) => {
+    const found = messages.get(messageKey);
+    // The post is earlier in the same flow's queue, so this only happens if it was given up on.
+    if (!found) throw new ExternalServiceError(`message ${messageKey} was never posted`, false);
+    return found;
+  };
+
+  return {
+    async 'message.post'(effect: QueuedEffect) {
+      const { messageKey, channel, message } = effect.payload as PostMessage;
+      if (messages.get(messageKey)) return;
+      const { text, blocks } = renderMessage(message);
+      const result = await call('chat.postMessage', () =>
+        client.chat.postMessage({
+          channel,
+          text,
+          blocks,
+          unfurl_links: false,
+          metadata: { event_type: 'shipmate_message', event_payload: { message_key: messageKey } },
+        }),
+      );
+      messages.put(messageKey, { channel: result.channel ?? channel, ts: result.ts! }, clock());
+    },
+
+    async 'message.update'(effect: QueuedEffect) {
+      const { messageKey, message } = effect.payload as UpdateMessage;
+      const { channel, ts } = posted(messageKey);
+      const { text, blocks } = renderMessage(message);
+      await call('chat.update', () => client.chat.update({ channel, ts, text, blocks }));
+    },
+
+    async 'message.reply'(effect: QueuedEffect) {
+      const { messageKey, text, preformatted } = effect.payload as ThreadReply;
+      const { channel, ts } = posted(messageKey);
+      // A section holds at most 3000 characters; the end of the output is the part that explains a failure.
+      const body = blocks(Blocks.Section({ text }), preformatted ? Blocks.Section({ text: Md.codeBlock(preformatted.slice(-2900)) }) : undefined);
+      await call('chat.postMessage', () => client.chat.postMessage({ channel, thread_ts: ts, text, blocks: body, unfurl_links: false }));
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { EffectQueue, EffectSpec, FlowEventLog, Lane, QueuedEffect } from '../core/ports';
+import type { Db } from './database';
+
+interface Row {
+  id: number;
+  flow_id: string;
+  idempotency_key: string;
+  lane: Lane;
+  type: string;
+  payload: string;
+  attempts: number;
+}
+
+/** Idempotency keys are `flowId:step`; the attempt count travels separately, since the key must not change on retry. */
+export const idempotencyKey = (flowId: string, step: string): string => `${flowId}:${step}`;
+
+export function createSqliteEffectQueue(db: Db): EffectQueue {
+  const insert = db.prepare(`INSERT OR IGNORE INTO effects
+    (flow_id, idempotency_key, lane, type, payload, not_before, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  // The oldest pending effect of each flow: later ones wait, so a message is updated only after it was posted.
+  const due = db.prepare(`SELECT e.* FROM effects e
+    JOIN (SELECT MIN(id) AS id FROM effects WHERE status = 'pending' AND lane = @lane GROUP BY flow_id) head
+      ON head.id = e.id
+    WHERE e.not_before <= @now ORDER BY e.id LIMIT @limit`);
+  const complete = db.prepare(`UPDATE effects SET status = 'done', attempts = attempts + 1, finished_at = ? WHERE id = ?`);
+  const retry = db.prepare(`UPDATE effects SET attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?`);
+  const dead = db.prepare(
+    `UPDATE effects SET status = 'dead', attempts = attempts + 1, last_error = ?, finished_at = ? WHERE id = ?`,
+  );
+  const pending = db.prepare(`SELECT COUNT(*) FROM effects WHERE status = 'pending'`).pluck();
+
+  return {
+    enqueue(flowId: string, effects: readonly EffectSpec[], now: Date): void {
+      for (const e of effects) {
+        const at = now.toISOString();
+        insert.run(flowId, idempotencyKey(flowId, e.step), e.lane, e.type, JSON.stringify(e.payload), at, at);
+      }
+    },
+    due: (lane, now, limit) =>
+      (due.all({ lane, now: now.toISOString(), limit }) as Row[]).map(
+        (r): QueuedEffect => ({
+          id: r.id,
+          flowId: r.flow_id,
+          idempotencyKey: r.idempotency_key,
+          step: r.idempotency_key.slice(r.flow_id.length + 1),
+          lane: r.lane,
+          type: r.type,
+          payload: JSON.parse(r.payload) as unknown,
+          attempts: r.attempts,
+        }),
+      ),
+    complete: (id, now) => void complete.run(now.toISOString(), id),
+    retryLater: (id, notBefore, error) => void retry.run(notBefore.toISOString(), error, id),
+    giveUp: (id, error, now) => void dead.run(error, now.toISOString(), id),
+    pendingCount: () => pending.get() as number,
+  };
+}
+
+export function createSqliteFlowEventLog(db: Db): FlowEventLog {
+  const insert = db.prepare('INSERT INTO flow_events (flow_id, type, payload, at) VALUES (?, ?, ?, ?)');
+  return {
+    append: (flowId, event, now) => void insert.run(flowId, event.type, JSON.stringify(event), now.toISOString()),
+  };
+}

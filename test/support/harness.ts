@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadShipmateConfig } from '../../src/config/load-shipmate-config';
+import { loadSettings } from '../../src/config/settings';
+import { createShipmate, type Shipmate } from '../../src/main';
+import { createLogger } from '../../src/telemetry/logger';
+import { ManualClock } from './manual-clock';
+import { SlackEmulator } from './slack-emulator';
+import { blockActionsBody, postSigned, SIGNING_SECRET, slashCommandBody } from './slack-requests';
+
+export const BOT_TOKEN = 'xoxb-111-222-harnesstoken';
+
+export interface Harness {
+  url: string;
+  dir: string;
+  emulator: SlackEmulator;
+  shipmate: Shipmate;
+  clock: ManualClock;
+  logs: string[];
+  command(text: string, overrides?: Record<string, string>): ReturnType<typeof postSigned>;
+  click(actionId: string, value: string, overrides?: { userId?: string; triggerId?: string }): ReturnType<typeof postSigned>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real Bolt app over HTTP on a random port, its Web API pointed at a local emulator, state in a
+ * real SQLite file in a temporary folder. `configYaml` is written as shipmate.yml.
+ */
+export async function startHarness(configYaml: string, env: Record<string, string> = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'shipmate-test-'));
+  const emulator = await new SlackEmulator(BOT_TOKEN).start();
+  writeFileSync(join(dir, 'shipmate.yml'), configYaml);
+  const processEnv = {
+    ...env,
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: emulator.apiUrl,
+    PORT: '0',
+    SHIPMATE_DB: join(dir, 'shipmate.db'),
+    SHIPMATE_CONFIG: join(dir, 'shipmate.yml'),
+  };
+  const settings = loadSettings(processEnv);
+  const config = loadShipmateConfig(settings.SHIPMATE_CONFIG, processEnv);
+  const clock = new ManualClock();
+  const logs: string[] = [];
+  const log = createLogger({
+    level: 'debug',
+    destination: new Writable({ write: (chunk: Buffer, _enc, done) => { logs.push(chunk.toString()); done(); } }),
+  });
+  const shipmate = createShipmate({
+    settings,
+    config,
+    baseEnv: { PATH: process.env.PATH },
+    clock: clock.now,
+    log,
+    reconcileEvery: false,
+    clientOptions: { retryConfig: { retries: 0 } },
+  });
+  const port = await shipmate.start();
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    dir,
+    emulator,
+    shipmate,
+    clock,
+    logs,
+    command: (text, overrides = {}) => postSigned(url, slashCommandBody(text, { responseBase: emulator.url, ...overrides })),
+    click: (actionId, value, overrides = {}) => postSigned(url, blockActionsBody(actionId, value, { responseBase: emulator.url, ...overrides })),
+    async stop() {
+      await shipmate.stop();
+      await emulator.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

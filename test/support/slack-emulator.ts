@@ -1,0 +1,129 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedCall {
+  method: string;
+  args: Record<string, unknown>;
+  token: string | undefined;
+}
+
+type Answer = { status?: number; headers?: Record<string, string>; body: Record<string, unknown> };
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) return {};
+  if ((req.headers['content-type'] ?? '').includes('application/json')) return JSON.parse(text) as Record<string, unknown>;
+  // The Web API client form-encodes arguments and JSON-encodes the nested ones (blocks, metadata).
+  const args: Record<string, unknown> = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    args[key] = /^[[{]/.test(value) ? JSON.parse(value) : value;
+  }
+  return args;
+}
+
+/**
+ * A small stand-in for the Slack Web API (https://api.slack.com/methods): it answers the methods
+ * Shipmate calls the way Slack documents them, checks the bot token, records every call, and can
+ * be told to fail a method (an error or a 429 with Retry-After) to test the outbox.
+ */
+export class SlackEmulator {
+  readonly calls: RecordedCall[] = [];
+  private server: Server | undefined;
+  private nextTs = 1_700_000_000;
+  private readonly failures = new Map<string, Answer[]>();
+  private readonly waiters: { predicate: (c: RecordedCall) => boolean; resolve: (c: RecordedCall) => void }[] = [];
+
+  constructor(private readonly botToken = 'xoxb-test-token') {}
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  /** What SLACK_API_URL should be. */
+  get apiUrl(): string {
+    return `${this.url}/api/`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      void this.handle(req).then((answer) => {
+        res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...answer.headers });
+        res.end(JSON.stringify(answer.body));
+      });
+    });
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server!.close(resolve));
+  }
+
+  /** The next call(s) of `method` get this answer instead of success. */
+  failNext(method: string, answer: Answer): void {
+    this.failures.set(method, [...(this.failures.get(method) ?? []), answer]);
+  }
+
+  callsTo(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Resolves with the first call (already made or still to come) that matches. */
+  waitFor(method: string, predicate: (args: Record<string, unknown>) => boolean = () => true): Promise<RecordedCall> {
+    const matches = (c: RecordedCall) => c.method === method && predicate(c.args);
+    const found = this.calls.find(matches);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve) => this.waiters.push({ predicate: matches, resolve }));
+  }
+
+  private record(call: RecordedCall): void {
+    this.calls.push(call);
+    for (const waiter of [...this.waiters]) {
+      if (waiter.predicate(call)) {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        waiter.resolve(call);
+      }
+    }
+  }
+
+  private async handle(req: IncomingMessage): Promise<Answer> {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const args = await readBody(req);
+    const token = req.headers.authorization?.replace(/^Bearer /, '');
+    if (path.startsWith('/response/')) {
+      this.record({ method: 'response_url', args: { ...args, path }, token });
+      return { body: { ok: true } };
+    }
+    const method = path.replace(/^\/api\//, '');
+    this.record({ method, args, token });
+    const failure = this.failures.get(method)?.shift();
+    if (failure) return failure;
+    if (token !== this.botToken) return { body: { ok: false, error: 'invalid_auth' } };
+    return { body: this.answer(method, args) };
+  }
+
+  private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'shipmate', team_id: 'T0ACME', user_id: 'U0BOT', bot_id: 'B0BOT' };
+      case 'chat.postMessage': {
+        if (!args.channel) return { ok: false, error: 'channel_not_found' };
+        const ts = `${this.nextTs++}.000100`;
+        return { ok: true, channel: args.channel, ts, message: { type: 'message', text: args.text, ts, bot_id: 'B0BOT', blocks: args.blocks } };
+      }
+      case 'chat.update':
+        if (!args.ts || !args.channel) return { ok: false, error: 'message_not_found' };
+        return { ok: true, channel: args.channel, ts: args.ts, text: args.text, message: { text: args.text, blocks: args.blocks } };
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: `${this.nextTs++}.000200` };
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { createHmac } from 'node:crypto';
+import blockActionsFixture from '../fixtures/block-actions.json';
+import slashCommandFixture from '../fixtures/slash-command.json';
+
+export const SIGNING_SECRET = 'e3b0c44298fc1c149afbf4c8996fb924';
+
+/** Slack's v0 signature: HMAC-SHA256 of `v0:<timestamp>:<body>` with the signing secret. */
+export function sign(body: string, timestamp: number, secret = SIGNING_SECRET): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+}
+
+export interface SendOptions {
+  /** Seconds since the epoch; defaults to now (Bolt checks it against its own clock). */
+  timestamp?: number;
+  signature?: string | null;
+  headers?: Record<string, string>;
+}
+
+export async function postSigned(appUrl: string, body: string, options: SendOptions = {}): Promise<{ status: number; json: unknown; text: string }> {
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-slack-request-timestamp': String(timestamp),
+    ...options.headers,
+  };
+  if (options.signature !== null) headers['x-slack-signature'] = options.signature ?? sign(body, timestamp);
+  const response = await fetch(`${appUrl}/slack/events`, { method: 'POST', headers, body });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json, text };
+}
+
+let triggers = 0;
+
+/** A slash command as Slack sends it: form-encoded fields (https://api.slack.com/interactivity/slash-commands). */
+export function slashCommandBody(text: string, overrides: Partial<typeof slashCommandFixture> & { responseBase?: string } = {}): string {
+  const { responseBase = '', ...rest } = overrides;
+  const fields = {
+    ...slashCommandFixture,
+    trigger_id: `${slashCommandFixture.trigger_id}.${++triggers}`,
+    ...rest,
+    text,
+  };
+  fields.response_url = `${responseBase}${fields.response_url}`;
+  return new URLSearchParams(fields as Record<string, string>).toString();
+}
+
+/** A button click as Slack sends it: `payload=<JSON>` (https://api.slack.com/reference/interaction-payloads/block-actions). */
+export function blockActionsBody(actionId: string, value: string, overrides: { userId?: string; responseBase?: string; triggerId?: string } = {}): string {
+  const payload = structuredClone(blockActionsFixture) as typeof blockActionsFixture;
+  payload.actions[0]!.action_id = actionId;
+  payload.actions[0]!.value = value;
+  if (overrides.userId) payload.user.id = overrides.userId;
+  payload.trigger_id = overrides.triggerId ?? `${payload.trigger_id}.${++triggers}`;
+  payload.response_url = `${overrides.responseBase ?? ''}${payload.response_url}`;
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}

@@ -1,0 +1,60 @@
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedHook {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * A deploy target that answers webhooks: records each request and answers with the status the
+ * test chose. `hold()` keeps requests waiting until released, to catch a deploy in the middle.
+ */
+export class WebhookTarget {
+  readonly received: ReceivedHook[] = [];
+  status = 200;
+  responseBody = '{"accepted":true}';
+  private server: Server | undefined;
+  private gate: Promise<void> | undefined;
+  private arrivals: (() => void)[] = [];
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/deploy`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      this.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      this.arrivals.splice(0).forEach((notify) => notify());
+      await this.gate;
+      res.writeHead(this.status, { 'content-type': 'application/json' });
+      res.end(this.responseBody);
+    });
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    return this;
+  }
+
+  /** Holds every request until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void;
+    this.gate = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.gate = undefined;
+      release();
+    };
+  }
+
+  /** Resolves once `count` requests have arrived. */
+  async arrived(count: number): Promise<void> {
+    while (this.received.length < count) await new Promise<void>((resolve) => this.arrivals.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+}
