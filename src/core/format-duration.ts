@@ -10,7 +10,8 @@ const short = humanizeDuration.humanizer({
   units: ['d', 'h', 'm', 's'],
 });
 
-/** 95_000 -> "1m 35s"; anything under half a second reads "0s". */
+/** 95_000 -> "1m 35s", 90_061_000 -> "1d 1h"; under a second in milliseconds: 300 -> "300ms". */
 export function formatDuration(milliseconds: number): string {
-  return short(Math.max(0, milliseconds));
+  const ms = Math.max(0, Math.round(milliseconds));
+  return ms < 1000 ? `${ms}ms` : short(ms);
 }

@@ -26,12 +26,13 @@ export interface Harness {
 
 /**
  * The real Bolt app over HTTP on a random port, its Web API pointed at a local emulator, state in a
- * real SQLite file in a temporary folder. `configYaml` is written as shipmate.yml.
+ * real SQLite file in a temporary folder. The config is written as shipmate.yml; as a function it
+ * gets that folder, for paths the test wants to read afterwards.
  */
-export async function startHarness(configYaml: string, env: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(configYaml: string | ((dir: string) => string), env: Record<string, string> = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'shipmate-test-'));
   const emulator = await new SlackEmulator(BOT_TOKEN).start();
-  writeFileSync(join(dir, 'shipmate.yml'), configYaml);
+  writeFileSync(join(dir, 'shipmate.yml'), typeof configYaml === 'function' ? configYaml(dir) : configYaml);
   const processEnv = {
     ...env,
     SLACK_BOT_TOKEN: BOT_TOKEN,
