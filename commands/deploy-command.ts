@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { channelFor, type ShipmateConfig } from '../src/core/config';
+import { channelFor, findEnvironment, findService, type ServiceConfig, type ShipmateConfig } from '../src/core/config';
 import { ValidationError } from '../src/core/errors';
 import type { DeploymentStore } from '../src/core/ports';
 import type { Actor, Deployment } from '../src/core/types';
@@ -56,7 +56,8 @@ export function parseDeploy(text: string): DeployInput {
   if (!first.includes('@')) {
     throw new UsageError(`"${first}" is not a subcommand. To deploy, name a service and a version: \`/deploy ${first}@1.4.2 to staging\`.`);
   }
-  const [service = '', version = ''] = first.split('@', 2);
+  const [service = '', version = '', ...extra] = first.split('@');
+  if (extra.length > 0) throw new UsageError(`"${first}" has more than one @: write \`service@version\`, e.g. \`api@1.4.2\`.`);
   if (!service) throw new UsageError(`"${first}" has no service before the @.`);
   if (!isVersion(version)) {
     throw new UsageError(
@@ -69,17 +70,19 @@ export function parseDeploy(text: string): DeployInput {
   return { action: 'deploy', service, version, environment: target[0]! };
 }
 
-function requireService(config: ShipmateConfig, service: string): void {
-  if (!config.services[service]) {
+function requireService(config: ShipmateConfig, service: string): ServiceConfig {
+  const found = findService(config, service);
+  if (!found) {
     const known = Object.keys(config.services).join(', ');
     throw new UsageError(`Unknown service "${service}". Services in shipmate.yml: ${known}.`);
   }
+  return found;
 }
 
 function requireEnvironment(config: ShipmateConfig, service: string, environment: string): void {
-  requireService(config, service);
-  if (!config.services[service]!.environments[environment]) {
-    const known = Object.keys(config.services[service]!.environments).join(', ');
+  const svc = requireService(config, service);
+  if (!findEnvironment(config, service, environment)) {
+    const known = Object.keys(svc.environments).join(', ');
     throw new UsageError(`${service} has no environment "${environment}". Its environments: ${known}.`);
   }
 }

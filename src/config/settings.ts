@@ -53,7 +53,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** Empty strings count as unset: `FOO= npm start` should not mean "FOO is the empty string". */
 function withoutEmpty(env: Env): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1].trim() !== ''));
 }
 
 /**

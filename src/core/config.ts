@@ -9,9 +9,14 @@ import { z } from 'zod';
 const NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const nameRule = 'use lowercase letters, digits, ".", "_" or "-", starting with a letter or digit';
 
-/** "30s", "5m", "1.5h" -> milliseconds. */
+/** "30s", "5m", "1.5h" -> milliseconds. A unit is required: a bare "30" would silently mean 30ms. */
 export const duration = z.string().transform((text, ctx) => {
-  const value = ms(text as ms.StringValue);
+  let value: number | undefined;
+  try {
+    value = /[a-z]\s*$/i.test(text) ? ms(text as ms.StringValue) : undefined;
+  } catch {
+    value = undefined; // ms() throws on an empty or over-long string
+  }
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration: use a number and a unit, like 30s, 5m or 1h` });
     return z.NEVER;
@@ -90,10 +95,21 @@ export type ServiceConfig = ShipmateConfig['services'][string];
 export type EnvironmentConfig = ServiceConfig['environments'][string];
 export type DeploySpec = z.infer<typeof deploySpec>;
 
+/** A configured service, or undefined; names like "constructor" are not services. */
+export function findService(config: ShipmateConfig, name: string): ServiceConfig | undefined {
+  return Object.hasOwn(config.services, name) ? config.services[name] : undefined;
+}
+
+/** A configured environment of a service, or undefined. */
+export function findEnvironment(config: ShipmateConfig, service: string, env: string): EnvironmentConfig | undefined {
+  const svc = findService(config, service);
+  return svc && Object.hasOwn(svc.environments, env) ? svc.environments[env] : undefined;
+}
+
 /** The channel a service's messages for one environment go to. */
 export function channelFor(config: ShipmateConfig, serviceName: string, envName: string): string {
-  const svc = config.services[serviceName];
-  const channelId = svc?.environments[envName]?.channel ?? svc?.channel ?? config.defaults.channel;
+  const svc = findService(config, serviceName);
+  const channelId = findEnvironment(config, serviceName, envName)?.channel ?? svc?.channel ?? config.defaults.channel;
   if (!channelId) throw new Error(`no channel for ${serviceName}/${envName}`); // the schema rules this out
   return channelId;
 }

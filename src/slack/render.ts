@@ -12,6 +12,14 @@ export interface RenderedMessage {
   blocks: KnownBlock[];
 }
 
+/**
+ * Escapes text that did not come from us (a deploy target's answer, a command's output) so Slack
+ * shows it as written: no links, no @channel. See https://api.slack.com/reference/surfaces/formatting#escaping
+ */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 /** Slack renders this in each reader's own time zone; the fallback is for clients that cannot. */
 export function slackDate(iso: string): string {
   const seconds = Math.floor(new Date(iso).getTime() / 1000);
@@ -41,7 +49,7 @@ function statusLine(card: DeployCard): string {
     case 'succeeded':
     case 'failed': {
       const took = formatDuration(new Date(card.finishedAt ?? started).getTime() - new Date(started).getTime());
-      return `${emoji} ${word} in ${took}${card.error ? `: ${card.error}` : ''}`;
+      return `${emoji} ${word} in ${took}${card.error ? `: ${escapeMrkdwn(card.error)}` : ''}`;
     }
   }
 }
@@ -77,7 +85,7 @@ function deploymentLine(l: DeploymentLine): string {
   if (l.status === 'never') return `${emoji} ${Md.bold(l.service)} ${l.environment}: ${word.toLowerCase()}`;
   const who = l.requestedBy ? ` by ${Md.user(l.requestedBy)}` : '';
   const when = l.at ? ` ${slackDate(l.at)}` : '';
-  const why = l.error ? ` (${l.error})` : '';
+  const why = l.error ? ` (${escapeMrkdwn(l.error)})` : '';
   return `${emoji} ${Md.bold(l.service)} ${l.environment}: ${Md.codeInline(l.version ?? '?')} ${word.toLowerCase()}${who}${when} · #${l.deploymentId}${why}`;
 }
 

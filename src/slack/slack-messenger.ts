@@ -7,7 +7,7 @@ import { ExternalServiceError } from '../core/errors';
 import type { QueuedEffect } from '../core/ports';
 import type { MessageStore } from '../store/sqlite-message-store';
 import type { Metrics } from '../telemetry/metrics';
-import { blocks, renderMessage } from './render';
+import { blocks, escapeMrkdwn, renderMessage } from './render';
 
 /** Slack errors that another try will not fix: the channel or the token is wrong. */
 const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'account_inactive', 'token_revoked', 'missing_scope', 'invalid_blocks', 'msg_too_long']);
@@ -89,7 +89,7 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
       const { messageKey, text, preformatted } = effect.payload as ThreadReply;
       const { channel, ts } = posted(messageKey);
       // A section holds at most 3000 characters; the end of the output is the part that explains a failure.
-      const body = blocks(Blocks.Section({ text }), preformatted ? Blocks.Section({ text: Md.codeBlock(preformatted.slice(-2900)) }) : undefined);
+      const body = blocks(Blocks.Section({ text: escapeMrkdwn(text) }), preformatted ? Blocks.Section({ text: Md.codeBlock(preformatted.slice(-2900)) }) : undefined);
       await call('chat.postMessage', () => client.chat.postMessage({ channel, thread_ts: ts, text, blocks: body, unfurl_links: false }));
     },
   };
