@@ -1,6 +1,6 @@
-import type { DeployOutcome, EffectSpec } from '../src/core/ports';
+import type { DeploymentStore, DeployOutcome, EffectSpec } from '../src/core/ports';
 import type { Deployment } from '../src/core/types';
-import { type FlowDefinition, type Transition, unchanged } from './flow';
+import { type FlowDefinition, type FlowStateRepository, type Transition, unchanged } from './flow';
 import { deployCard, type PostMessage, type ThreadReply, type UpdateMessage } from './messages';
 import { formatDuration } from '../src/core/format-duration';
 
@@ -12,6 +12,19 @@ export type DeployEvent =
 export const deployFlowId = (deploymentId: number): string => `deploy:${deploymentId}`;
 
 const messageKey = (d: Deployment): string => deployFlowId(d.id);
+
+/** Deploy flows keep their state in the deployments table. */
+export function deployFlowStates(store: DeploymentStore): FlowStateRepository<Deployment> {
+  return {
+    load: (flowId) => store.get(Number(flowId.slice('deploy:'.length))),
+    save: (d) => store.save(d),
+  };
+}
+
+/** Shipmate itself did it: the deploy moved on because the deployer answered. */
+function systemAudit(d: Deployment, action: string, detail: Record<string, unknown> = {}) {
+  return [{ actor: 'system', source: 'system' as const, action, subject: `${d.service}/${d.environment}`, detail: { deploymentId: d.id, version: d.version, ...detail } }];
+}
 
 function post(d: Deployment): EffectSpec {
   const payload: PostMessage = { messageKey: messageKey(d), channel: d.channel, message: deployCard(d) };
@@ -47,7 +60,7 @@ export const deployFlow: FlowDefinition<Deployment, DeployEvent> = {
           type: 'deploy',
           payload: { deploymentId: d.id, service: d.service, environment: d.environment, version: d.version, requestedBy: d.requestedBy },
         };
-        return { state: next, effects: [update(next), deploy] };
+        return { state: next, effects: [update(next), deploy], audit: systemAudit(next, 'deploy.started') };
       }
       case 'finished': {
         if (d.status !== 'deploying') return unchanged(d);
@@ -55,12 +68,17 @@ export const deployFlow: FlowDefinition<Deployment, DeployEvent> = {
         const { outcome } = event;
         if (outcome.ok) {
           const next: Deployment = { ...d, status: 'succeeded', finishedAt: now, error: null };
-          return { state: next, effects: [update(next), reply(next, `${d.service} ${d.version} is live in ${d.environment} (took ${took}). ${outcome.summary}`)] };
+          return {
+            state: next,
+            effects: [update(next), reply(next, `${d.service} ${d.version} is live in ${d.environment} (took ${took}). ${outcome.summary}`)],
+            audit: systemAudit(next, 'deploy.succeeded'),
+          };
         }
         const next: Deployment = { ...d, status: 'failed', finishedAt: now, error: outcome.error };
         return {
           state: next,
           effects: [update(next), reply(next, `Deploy failed after ${took}: ${outcome.error}`, outcome.outputTail)],
+          audit: systemAudit(next, 'deploy.failed', { error: outcome.error }),
         };
       }
     }

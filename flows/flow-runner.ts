@@ -1,6 +1,6 @@
 import type { Clock } from '../src/core/clock';
 import { AppError } from '../src/core/errors';
-import type { EffectQueue, FlowEventLog, UnitOfWork } from '../src/core/ports';
+import type { AuditLog, EffectQueue, FlowEventLog, UnitOfWork } from '../src/core/ports';
 import type { FlowDefinition, FlowStateRepository } from './flow';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -16,6 +16,7 @@ export interface FlowRunnerDeps {
   uow: UnitOfWork;
   queue: EffectQueue;
   events: FlowEventLog;
+  audit: AuditLog;
   clock: Clock;
   flows: AnyFlow[];
   /** Called after effects were queued, so a worker can pick them up at once. */
@@ -24,7 +25,7 @@ export interface FlowRunnerDeps {
 
 /**
  * Advances flows: in one transaction it loads the state, applies the pure transition, stores the
- * new state, the event and the effects. Performing the effects is the worker's job, afterwards.
+ * new state, the event, its audit rows and the effects. Performing the effects is the worker's job, afterwards.
  */
 export class FlowRunner {
   private readonly flows = new Map<string, AnyFlow>();
@@ -40,9 +41,10 @@ export class FlowRunner {
       const state = flow.states.load(flowId);
       if (state === undefined) throw new UnknownFlowError(flowId);
       const now = this.deps.clock();
-      const { state: next, effects } = flow.definition.transition(state, event, now);
+      const { state: next, effects, audit = [] } = flow.definition.transition(state, event, now);
       flow.states.save(next);
       this.deps.events.append(flowId, event, now);
+      for (const entry of audit) this.deps.audit.record({ ...entry, at: now });
       this.deps.queue.enqueue(flowId, effects, now);
       return effects.length;
     });

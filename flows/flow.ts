@@ -1,9 +1,12 @@
 import type { EffectSpec } from '../src/core/ports';
+import type { AuditEntry } from '../src/core/types';
 
 /** What a transition returns: the next state and the effects to perform, as data. */
 export interface Transition<S> {
   state: S;
   effects: EffectSpec[];
+  /** Audit rows for what changed, written in the same transaction as the state (time added then). */
+  audit?: Omit<AuditEntry, 'at'>[];
 }
 
 /** A durable state machine: decisions only, no I/O. */

@@ -3,14 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { ScheduledTask } from 'node-cron';
-import { deployFlow } from '../flows/deploy-flow';
+import { deployFlow, deployFlowStates } from '../flows/deploy-flow';
 import { DeployService } from '../flows/deploy-service';
 import { EffectWorker } from '../flows/effect-worker';
 import { FlowRunner } from '../flows/flow-runner';
 import type { Settings } from './config/settings';
 import { type Clock, systemClock } from './core/clock';
 import type { ShipmateConfig } from './core/config';
-import type { Deployment } from './core/types';
 import { createDeployerRegistry } from './deployers/deployer-registry';
 import { createOpsRoutes, opsRequestListener } from './http/ops-routes';
 import { scheduleReconciler } from './scheduler/reconciler';
@@ -70,16 +69,9 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     uow,
     queue,
     events: createSqliteFlowEventLog(db),
+    audit,
     clock,
-    flows: [
-      {
-        definition: deployFlow,
-        states: {
-          load: (id: string) => deployments.get(Number(id.split(':')[1])),
-          save: (d: Deployment) => deployments.save(d),
-        },
-      },
-    ],
+    flows: [{ definition: deployFlow, states: deployFlowStates(deployments) }],
     onEffectsQueued: () => worker?.kick(),
   });
   const deployService = new DeployService({

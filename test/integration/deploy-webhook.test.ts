@@ -75,8 +75,12 @@ describe('/deploy with a webhook deployer', () => {
     await h.shipmate.worker.idle();
     const row = h.shipmate.db.prepare('SELECT status, version, requested_by, source FROM deployments WHERE id = 1').get();
     expect(row).toEqual({ status: 'succeeded', version: '1.4.2', requested_by: 'U0ALICE', source: 'slash_command' });
-    const audit = h.shipmate.db.prepare('SELECT actor, action, source, subject FROM audit_log').all();
-    expect(audit).toEqual([{ actor: 'U0ALICE', action: 'deploy.requested', source: 'slash_command', subject: 'api/staging' }]);
+    const audit = h.shipmate.db.prepare('SELECT actor, action, source, subject FROM audit_log ORDER BY id').all();
+    expect(audit).toEqual([
+      { actor: 'U0ALICE', action: 'deploy.requested', source: 'slash_command', subject: 'api/staging' },
+      { actor: 'system', action: 'deploy.started', source: 'system', subject: 'api/staging' },
+      { actor: 'system', action: 'deploy.succeeded', source: 'system', subject: 'api/staging' },
+    ]);
   });
 
   it('marks the deploy failed with the status the webhook answered, and offers a Retry button that deploys again', async () => {

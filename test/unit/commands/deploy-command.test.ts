@@ -1,6 +1,6 @@
 import { deployCommand, deployUsage, isVersion, parseDeploy, type DeployInput } from '../../../commands/deploy-command';
 import type { Reply } from '../../../commands/reply';
-import { deployFlow } from '../../../flows/deploy-flow';
+import { deployFlow, deployFlowStates } from '../../../flows/deploy-flow';
 import { DeployService } from '../../../flows/deploy-service';
 import { FlowRunner } from '../../../flows/flow-runner';
 import { parseShipmateConfig, type ShipmateConfig } from '../../../src/core/config';
@@ -45,11 +45,12 @@ function setup() {
     uow,
     queue,
     events: new FakeFlowEventLog(),
+    audit,
     clock: clock.now,
     flows: [
       {
         definition: deployFlow,
-        states: { load: (id: string) => store.get(Number(id.split(':')[1])), save: (d: Deployment) => store.save(d) },
+        states: deployFlowStates(store),
       },
     ],
   });
@@ -304,7 +305,10 @@ describe('deployCommand.run', () => {
         expect.objectContaining({ id: 1, service: 'api', environment: 'staging', version: '1.4.2', requestedBy: 'U0ALICE', channel: 'C0456APITEAM', requestKey: 'trigger-1', status: 'deploying' }),
       ]);
       expect(queue.rows.map((r) => r.idempotencyKey)).toEqual(['deploy:1:card.post', 'deploy:1:card.deploying', 'deploy:1:deploy']);
-      expect(audit.entries).toEqual([expect.objectContaining({ action: 'deploy.requested', actor: 'U0ALICE', subject: 'api/staging' })]);
+      expect(audit.entries).toEqual([
+        expect.objectContaining({ action: 'deploy.requested', actor: 'U0ALICE', source: 'slash_command', subject: 'api/staging' }),
+        expect.objectContaining({ action: 'deploy.started', actor: 'system', source: 'system', subject: 'api/staging' }),
+      ]);
     });
 
     it('uses the environment channel, and shows a #name as it is', () => {

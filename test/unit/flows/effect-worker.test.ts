@@ -1,10 +1,11 @@
-import { deployFlow, deployFlowId, type DeployEvent } from '../../../flows/deploy-flow';
+import { deployFlow, deployFlowId, deployFlowStates, type DeployEvent } from '../../../flows/deploy-flow';
 import { backoffMs, EffectWorker, type EffectHandler, type EffectWorkerDeps, type WorkerLog } from '../../../flows/effect-worker';
 import { FlowRunner } from '../../../flows/flow-runner';
 import { ExternalServiceError } from '../../../src/core/errors';
 import type { QueuedEffect } from '../../../src/core/ports';
 import type { Deployment } from '../../../src/core/types';
 import { ManualClock } from '../../support/manual-clock';
+import { FakeAuditLog } from '../fakes/fake-audit-log';
 import { FakeDeploymentStore } from '../fakes/fake-deployment-store';
 import { FakeEffectQueue } from '../fakes/fake-effect-queue';
 import { FakeFlowEventLog } from '../fakes/fake-flow-event-log';
@@ -46,11 +47,12 @@ function setup(options: { handlers?: Record<string, EffectHandler>; maxAttempts?
     uow,
     queue,
     events: new FakeFlowEventLog(),
+    audit: new FakeAuditLog(),
     clock: clock.now,
     flows: [
       {
         definition: deployFlow,
-        states: { load: (id: string) => store.get(Number(id.split(':')[1])), save: (d: Deployment) => store.save(d) },
+        states: deployFlowStates(store),
       },
     ],
     onEffectsQueued: () => worker?.kick(),
