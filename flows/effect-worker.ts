@@ -97,6 +97,7 @@ export class EffectWorker {
   private async perform(effect: QueuedEffect): Promise<void> {
     const handler = this.deps.handlers[effect.type];
     try {
+      this.deps.queue.claim(effect.id, this.deps.clock());
       if (!handler) throw new Error(`no handler for effect type ${effect.type}`);
       const result = await handler(effect);
       this.deps.uow.transaction(() => {

@@ -43,6 +43,10 @@ export interface QueuedEffect extends EffectSpec {
   id: number;
   flowId: string;
   idempotencyKey: string;
+  /**
+   * Earlier tries that were started. More than zero means an earlier try may have reached the
+   * outside world before a crash or failure, so handlers check before doing it again.
+   */
   attempts: number;
 }
 
@@ -52,6 +56,8 @@ export interface EffectQueue {
   enqueue(flowId: string, effects: readonly EffectSpec[], now: Date): void;
   /** Pending effects of a lane that are due, oldest first, at most one per flow (order within a flow matters). */
   due(lane: Lane, now: Date, limit: number): QueuedEffect[];
+  /** Records that a try starts, before it reaches the outside world. */
+  claim(id: number, now: Date): void;
   complete(id: number, now: Date): void;
   retryLater(id: number, notBefore: Date, error: string): void;
   giveUp(id: number, error: string, now: Date): void;

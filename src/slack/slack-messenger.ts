@@ -12,6 +12,9 @@ import { blocks, escapeMrkdwn, renderMessage } from './render';
 /** Slack errors that another try will not fix: the channel or the token is wrong. */
 const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'account_inactive', 'token_revoked', 'missing_scope', 'invalid_blocks', 'msg_too_long']);
 
+/** Every message Shipmate posts carries its key in metadata of this type. */
+export const METADATA_EVENT_TYPE = 'shipmate_message';
+
 const HINTS: Record<string, string> = {
   not_in_channel: 'invite the bot to the channel with /invite',
   channel_not_found: 'check the channel in shipmate.yml and invite the bot to it',
@@ -54,6 +57,24 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
       throw slackFailure(method, error, metrics);
     }
   };
+  const metadata = (key: string) => ({ event_type: METADATA_EVENT_TYPE, event_payload: { message_key: key } });
+  const hasKey = (key: string) => (m: { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }) =>
+    m.metadata?.event_type === METADATA_EVENT_TYPE && m.metadata.event_payload?.message_key === key;
+
+  /**
+   * After an interrupted try (a crash between Slack's answer and our record of it) the message may
+   * already be in the channel: find it by the key in its metadata instead of posting it twice.
+   */
+  const findPosted = async (effect: QueuedEffect, channel: string, key: string, threadTs?: string) => {
+    if (effect.attempts === 0) return undefined;
+    const { messages: found = [] } = await call(threadTs ? 'conversations.replies' : 'conversations.history', () =>
+      threadTs
+        ? client.conversations.replies({ channel, ts: threadTs, include_all_metadata: true, limit: 200 })
+        : client.conversations.history({ channel, include_all_metadata: true, limit: 200 }),
+    );
+    return found.find(hasKey(key));
+  };
+
   const posted = (messageKey: string) => {
     const found = messages.get(messageKey);
     // The post is earlier in the same flow's queue, so this only happens if it was given up on.
@@ -65,15 +86,14 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
     async 'message.post'(effect: QueuedEffect) {
       const { messageKey, channel, message } = effect.payload as PostMessage;
       if (messages.get(messageKey)) return;
+      const earlier = await findPosted(effect, channel, messageKey);
+      if (earlier?.ts) {
+        messages.put(messageKey, { channel, ts: earlier.ts }, clock());
+        return;
+      }
       const { text, blocks } = renderMessage(message);
       const result = await call('chat.postMessage', () =>
-        client.chat.postMessage({
-          channel,
-          text,
-          blocks,
-          unfurl_links: false,
-          metadata: { event_type: 'shipmate_message', event_payload: { message_key: messageKey } },
-        }),
+        client.chat.postMessage({ channel, text, blocks, unfurl_links: false, metadata: metadata(messageKey) }),
       );
       messages.put(messageKey, { channel: result.channel ?? channel, ts: result.ts! }, clock());
     },
@@ -88,9 +108,12 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
     async 'message.reply'(effect: QueuedEffect) {
       const { messageKey, text, preformatted } = effect.payload as ThreadReply;
       const { channel, ts } = posted(messageKey);
+      if (await findPosted(effect, channel, effect.idempotencyKey, ts)) return;
       // A section holds at most 3000 characters; the end of the output is the part that explains a failure.
       const body = blocks(Blocks.Section({ text: escapeMrkdwn(text) }), preformatted ? Blocks.Section({ text: Md.codeBlock(preformatted.slice(-2900)) }) : undefined);
-      await call('chat.postMessage', () => client.chat.postMessage({ channel, thread_ts: ts, text, blocks: body, unfurl_links: false }));
+      await call('chat.postMessage', () =>
+        client.chat.postMessage({ channel, thread_ts: ts, text, blocks: body, unfurl_links: false, metadata: metadata(effect.idempotencyKey) }),
+      );
     },
   };
 }

@@ -23,11 +23,10 @@ export function createSqliteEffectQueue(db: Db): EffectQueue {
     JOIN (SELECT MIN(id) AS id FROM effects WHERE status = 'pending' AND lane = @lane GROUP BY flow_id) head
       ON head.id = e.id
     WHERE e.not_before <= @now ORDER BY e.id LIMIT @limit`);
-  const complete = db.prepare(`UPDATE effects SET status = 'done', attempts = attempts + 1, finished_at = ? WHERE id = ?`);
-  const retry = db.prepare(`UPDATE effects SET attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?`);
-  const dead = db.prepare(
-    `UPDATE effects SET status = 'dead', attempts = attempts + 1, last_error = ?, finished_at = ? WHERE id = ?`,
-  );
+  const claim = db.prepare(`UPDATE effects SET attempts = attempts + 1 WHERE id = ?`);
+  const complete = db.prepare(`UPDATE effects SET status = 'done', finished_at = ? WHERE id = ?`);
+  const retry = db.prepare(`UPDATE effects SET not_before = ?, last_error = ? WHERE id = ?`);
+  const dead = db.prepare(`UPDATE effects SET status = 'dead', last_error = ?, finished_at = ? WHERE id = ?`);
   const pending = db.prepare(`SELECT COUNT(*) FROM effects WHERE status = 'pending'`).pluck();
 
   return {
@@ -50,6 +49,7 @@ export function createSqliteEffectQueue(db: Db): EffectQueue {
           attempts: r.attempts,
         }),
       ),
+    claim: (id) => void claim.run(id),
     complete: (id, now) => void complete.run(now.toISOString(), id),
     retryLater: (id, notBefore, error) => void retry.run(notBefore.toISOString(), error, id),
     giveUp: (id, error, now) => void dead.run(error, now.toISOString(), id),

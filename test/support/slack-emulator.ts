@@ -10,6 +10,15 @@ export interface RecordedCall {
 
 type Answer = { status?: number; headers?: Record<string, string>; body: Record<string, unknown> };
 
+/** A message as the emulator keeps it, per channel. */
+export interface StoredMessage {
+  ts: string;
+  text: unknown;
+  blocks: unknown;
+  thread_ts?: string;
+  metadata?: unknown;
+}
+
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -34,6 +43,9 @@ export class SlackEmulator {
   private server: Server | undefined;
   private nextTs = 1_700_000_000;
   private readonly failures = new Map<string, Answer[]>();
+  private readonly holds: { method: string; predicate: (args: Record<string, unknown>) => boolean; release: Promise<void> }[] = [];
+  /** Messages by channel, oldest first, as chat.postMessage and chat.update left them. */
+  readonly channels = new Map<string, StoredMessage[]>();
   private readonly waiters: { predicate: (c: RecordedCall) => boolean; resolve: (c: RecordedCall) => void }[] = [];
 
   constructor(private readonly botToken = 'xoxb-test-token') {}
@@ -68,6 +80,23 @@ export class SlackEmulator {
   /** The next call(s) of `method` get this answer instead of success. */
   failNext(method: string, answer: Answer): void {
     this.failures.set(method, [...(this.failures.get(method) ?? []), answer]);
+  }
+
+  /**
+   * The next call of `method` takes effect (a posted message is stored) but its answer waits
+   * until `release` resolves: what a process that dies mid-call leaves behind.
+   */
+  holdNext(method: string, release: Promise<void>, predicate: (args: Record<string, unknown>) => boolean = () => true): void {
+    this.holds.push({ method, predicate, release });
+  }
+
+  /** Top-level messages of a channel (not thread replies), oldest first. */
+  messagesIn(channel: string): StoredMessage[] {
+    return (this.channels.get(channel) ?? []).filter((m) => !m.thread_ts);
+  }
+
+  repliesTo(channel: string, ts: string): StoredMessage[] {
+    return (this.channels.get(channel) ?? []).filter((m) => m.thread_ts === ts);
   }
 
   callsTo(method: string): RecordedCall[] {
@@ -105,7 +134,15 @@ export class SlackEmulator {
     const failure = this.failures.get(method)?.shift();
     if (failure) return failure;
     if (token !== this.botToken) return { body: { ok: false, error: 'invalid_auth' } };
-    return { body: this.answer(method, args) };
+    const body = this.answer(method, args);
+    const hold = this.holds.findIndex((h) => h.method === method && h.predicate(args));
+    if (hold >= 0) await this.holds.splice(hold, 1)[0]!.release;
+    return { body };
+  }
+
+  private shown(m: StoredMessage, withMetadata: boolean): Record<string, unknown> {
+    const { metadata, ...rest } = m;
+    return { type: 'message', bot_id: 'B0BOT', ...rest, ...(withMetadata && metadata ? { metadata } : {}) };
   }
 
   private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
@@ -114,12 +151,32 @@ export class SlackEmulator {
         return { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'shipmate', team_id: 'T0ACME', user_id: 'U0BOT', bot_id: 'B0BOT' };
       case 'chat.postMessage': {
         if (!args.channel) return { ok: false, error: 'channel_not_found' };
+        const channel = String(args.channel);
         const ts = `${this.nextTs++}.000100`;
-        return { ok: true, channel: args.channel, ts, message: { type: 'message', text: args.text, ts, bot_id: 'B0BOT', blocks: args.blocks } };
+        const message: StoredMessage = { ts, text: args.text, blocks: args.blocks, metadata: args.metadata };
+        if (args.thread_ts) message.thread_ts = String(args.thread_ts);
+        this.channels.set(channel, [...(this.channels.get(channel) ?? []), message]);
+        return { ok: true, channel, ts, message: { type: 'message', text: args.text, ts, bot_id: 'B0BOT', blocks: args.blocks } };
       }
-      case 'chat.update':
-        if (!args.ts || !args.channel) return { ok: false, error: 'message_not_found' };
+      case 'chat.update': {
+        const stored = this.channels.get(String(args.channel))?.find((m) => m.ts === args.ts);
+        if (!stored) return { ok: false, error: 'message_not_found' };
+        Object.assign(stored, { text: args.text, blocks: args.blocks });
         return { ok: true, channel: args.channel, ts: args.ts, text: args.text, message: { text: args.text, blocks: args.blocks } };
+      }
+      case 'conversations.history': {
+        // Newest first, metadata only when asked for (https://api.slack.com/methods/conversations.history).
+        const all = args.include_all_metadata === 'true' || args.include_all_metadata === true;
+        const messages = this.messagesIn(String(args.channel)).reverse().map((m) => this.shown(m, all));
+        return { ok: true, messages, has_more: false, pin_count: 0 };
+      }
+      case 'conversations.replies': {
+        const all = args.include_all_metadata === 'true' || args.include_all_metadata === true;
+        const parent = this.channels.get(String(args.channel))?.find((m) => m.ts === args.ts);
+        if (!parent) return { ok: false, error: 'thread_not_found' };
+        const thread = [parent, ...this.repliesTo(String(args.channel), String(args.ts))];
+        return { ok: true, messages: thread.map((m) => this.shown(m, all)), has_more: false };
+      }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: `${this.nextTs++}.000200` };
       default:

@@ -64,16 +64,18 @@ export class FakeEffectQueue implements EffectQueue {
       }));
   }
 
+  claim(id: number): void {
+    this.row(id).attempts += 1;
+  }
+
   complete(id: number, now: Date): void {
     const row = this.row(id);
     row.status = 'done';
-    row.attempts += 1;
     row.finishedAt = new Date(now);
   }
 
   retryLater(id: number, notBefore: Date, error: string): void {
     const row = this.row(id);
-    row.attempts += 1;
     row.notBefore = new Date(notBefore);
     row.lastError = error;
   }
@@ -81,7 +83,6 @@ export class FakeEffectQueue implements EffectQueue {
   giveUp(id: number, error: string, now: Date): void {
     const row = this.row(id);
     row.status = 'dead';
-    row.attempts += 1;
     row.lastError = error;
     row.finishedAt = new Date(now);
   }
