@@ -90,18 +90,24 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     rejectRateLimitedCalls: true,
     ...options.clientOptions,
   };
-  let started = false;
+  /** HTTP mode: ready once serving. Socket Mode: ready while the socket is connected. */
+  let slackReady = false;
   const routes = createOpsRoutes({
     registry: metrics.registry,
     checks: [
       { name: 'database', check: () => db.prepare('SELECT 1').pluck().get() === 1 },
-      { name: 'slack', check: () => started },
+      { name: 'slack', check: () => slackReady },
     ],
   });
+  let socket: SocketModeReceiver | undefined;
+  if (settings.mode === 'socket') {
+    // The Socket Mode client writes its own retry policy into the options it is given: a copy keeps it out of ours.
+    socket = new SocketModeReceiver({ appToken: settings.SLACK_APP_TOKEN!, logger: boltLogger, installerOptions: { clientOptions: { ...clientOptions } } });
+    socket.client.on('connected', () => (slackReady = true));
+    for (const state of ['disconnected', 'reconnecting']) socket.client.on(state, () => (slackReady = false));
+  }
   const receiver =
-    settings.mode === 'socket'
-      ? new SocketModeReceiver({ appToken: settings.SLACK_APP_TOKEN!, logger: boltLogger, installerOptions: { clientOptions } })
-      : new HTTPReceiver({ signingSecret: settings.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', customRoutes: routes, logger: boltLogger });
+    socket ?? new HTTPReceiver({ signingSecret: settings.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', customRoutes: routes, logger: boltLogger });
   const app = new App({ token: settings.SLACK_BOT_TOKEN, receiver, logger: boltLogger, clientOptions });
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');
@@ -140,7 +146,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
         port = (opsServer.address() as AddressInfo).port;
         await app.start();
       }
-      started = true;
+      if (settings.mode === 'http') slackReady = true;
       deployService.resume();
       tick();
       if (options.reconcileEvery !== false) cronTask = scheduleReconciler(tick, options.reconcileEvery);
@@ -148,9 +154,12 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       return port;
     },
     async stop() {
-      started = false;
+      slackReady = false;
       await cronTask?.stop();
+      // Bolt does not wait for the socket's close handshake; we do, so nothing is left half-open.
+      const socketClosed = socket && new Promise((resolve) => socket!.client.once('disconnected', resolve));
       await app.stop();
+      await socketClosed;
       if (opsServer) await new Promise<void>((resolve) => opsServer!.close(() => resolve()));
       await worker!.stop();
       db.close();
