@@ -1,28 +1,40 @@
 import semver from 'semver';
 import { channelFor, findEnvironment, findService, type ServiceConfig, type ShipmateConfig } from '../src/core/config';
 import { ValidationError } from '../src/core/errors';
-import type { DeploymentStore } from '../src/core/ports';
+import type { AuditLog, DeploymentStore, LockStore } from '../src/core/ports';
 import type { Actor, Deployment } from '../src/core/types';
 import type { DeployService } from '../flows/deploy-service';
+import type { LockService } from '../flows/lock-service';
 import type { DeploymentLine, Reply } from './reply';
+import { extractFlags, tokenize } from './tokenize';
 
 export const deployUsage = [
   '`/deploy <service>@<version> to <environment>`  deploy a version, e.g. `/deploy api@1.4.2 to staging`',
-  '`/deploy status [service]`  what runs where',
+  '    `--queue`  wait behind a running deploy or a lock instead of being refused',
+  '    `--break-glass "reason"`  deploy during a freeze (allowed users only; audited and announced)',
+  '`/deploy status [service]`  what runs where, locks and pending approvals',
   '`/deploy history <service> [environment]`  the latest deploys',
+  '`/deploy lock <environment> [service] <reason>` and `/deploy unlock <environment> [service]`',
+  '`/deploy audit [service]`  who changed what, and when',
   '`/deploy help`  this text',
 ].join('\n');
 
 export type DeployInput =
-  | { action: 'deploy'; service: string; version: string; environment: string }
+  | { action: 'deploy'; service: string; version: string; environment: string; queue: boolean; breakGlass?: string }
   | { action: 'status'; service?: string }
   | { action: 'history'; service: string; environment?: string }
+  | { action: 'lock'; environment: string; words: string[] }
+  | { action: 'unlock'; environment: string; service?: string }
+  | { action: 'audit'; service?: string }
   | { action: 'help' };
 
 export interface DeployCommandDeps {
   config: ShipmateConfig;
   deployments: DeploymentStore;
+  locks: LockStore;
+  audit: AuditLog;
   deployService: DeployService;
+  lockService: LockService;
 }
 
 export interface Invocation {
@@ -32,6 +44,8 @@ export interface Invocation {
 }
 
 const HISTORY_LIMIT = 10;
+const AUDIT_LIMIT = 20;
+const OPTIONS = ['--queue', '--break-glass'];
 
 /** A semantic version (optionally with a leading v) or a git commit SHA. */
 export function isVersion(text: string): boolean {
@@ -40,22 +54,7 @@ export function isVersion(text: string): boolean {
 
 class UsageError extends ValidationError {}
 
-/** Turns the text after `/deploy` into an input, or says exactly what is wrong with it. */
-export function parseDeploy(text: string): DeployInput {
-  const words = text.trim().split(/\s+/).filter(Boolean);
-  const [first, ...rest] = words;
-  if (!first || first === 'help') return { action: 'help' };
-  if (first === 'status') {
-    if (rest.length > 1) throw new UsageError(`\`/deploy status\` takes at most one service, got "${rest.join(' ')}".`);
-    return rest[0] ? { action: 'status', service: rest[0] } : { action: 'status' };
-  }
-  if (first === 'history') {
-    if (rest.length < 1 || rest.length > 2) throw new UsageError('`/deploy history` needs a service and optionally an environment.');
-    return { action: 'history', service: rest[0]!, ...(rest[1] ? { environment: rest[1] } : {}) };
-  }
-  if (!first.includes('@')) {
-    throw new UsageError(`"${first}" is not a subcommand. To deploy, name a service and a version: \`/deploy ${first}@1.4.2 to staging\`.`);
-  }
+function parseTarget(first: string, rest: string[], flags: Map<string, string | true>): DeployInput {
   const [service = '', version = '', ...extra] = first.split('@');
   if (extra.length > 0) throw new UsageError(`"${first}" has more than one @: write \`service@version\`, e.g. \`api@1.4.2\`.`);
   if (!service) throw new UsageError(`"${first}" has no service before the @.`);
@@ -67,7 +66,51 @@ export function parseDeploy(text: string): DeployInput {
   const target = rest[0] === 'to' ? rest.slice(1) : rest;
   if (target.length === 0) throw new UsageError(`Which environment? Add it: \`/deploy ${first} to staging\`.`);
   if (target.length > 1) throw new UsageError(`Expected one environment after "to", got "${target.join(' ')}".`);
-  return { action: 'deploy', service, version, environment: target[0]! };
+  const breakGlass = flags.get('--break-glass');
+  return {
+    action: 'deploy',
+    service,
+    version,
+    environment: target[0]!,
+    queue: flags.has('--queue'),
+    ...(typeof breakGlass === 'string' ? { breakGlass } : {}),
+  };
+}
+
+/** Turns the text after `/deploy` into an input, or says exactly what is wrong with it. */
+export function parseDeploy(text: string): DeployInput {
+  const parsed = extractFlags(tokenize(text), OPTIONS, ['--break-glass']);
+  if ('error' in parsed) throw new UsageError(parsed.error);
+  const { words, flags } = parsed;
+  const [first, ...rest] = words;
+  if (flags.size > 0 && (!first || !first.includes('@'))) {
+    throw new UsageError(`${[...flags.keys()].join(' and ')} only go with a deploy: \`/deploy api@1.4.2 to prod --queue\`.`);
+  }
+  switch (first) {
+    case undefined:
+    case 'help':
+      return { action: 'help' };
+    case 'status':
+      if (rest.length > 1) throw new UsageError(`\`/deploy status\` takes at most one service, got "${rest.join(' ')}".`);
+      return rest[0] ? { action: 'status', service: rest[0] } : { action: 'status' };
+    case 'history':
+      if (rest.length < 1 || rest.length > 2) throw new UsageError('`/deploy history` needs a service and optionally an environment.');
+      return { action: 'history', service: rest[0]!, ...(rest[1] ? { environment: rest[1] } : {}) };
+    case 'lock':
+      if (rest.length < 2) throw new UsageError('`/deploy lock` needs an environment and a reason, e.g. `/deploy lock prod api "db migration running"`.');
+      return { action: 'lock', environment: rest[0]!, words: rest.slice(1) };
+    case 'unlock':
+      if (rest.length < 1 || rest.length > 2) throw new UsageError('`/deploy unlock` needs an environment and optionally a service.');
+      return { action: 'unlock', environment: rest[0]!, ...(rest[1] ? { service: rest[1] } : {}) };
+    case 'audit':
+      if (rest.length > 1) throw new UsageError(`\`/deploy audit\` takes at most one service, got "${rest.join(' ')}".`);
+      return rest[0] ? { action: 'audit', service: rest[0] } : { action: 'audit' };
+    default:
+      if (!first.includes('@')) {
+        throw new UsageError(`"${first}" is not a subcommand. To deploy, name a service and a version: \`/deploy ${first}@1.4.2 to staging\`.`);
+      }
+      return parseTarget(first, rest, flags);
+  }
 }
 
 function requireService(config: ShipmateConfig, service: string): ServiceConfig {
@@ -87,6 +130,16 @@ function requireEnvironment(config: ShipmateConfig, service: string, environment
   }
 }
 
+/** Services that have the environment; an environment no service has is a typo. */
+function servicesIn(config: ShipmateConfig, environment: string): string[] {
+  const services = Object.keys(config.services).filter((s) => findEnvironment(config, s, environment));
+  if (services.length === 0) {
+    const known = [...new Set(Object.values(config.services).flatMap((s) => Object.keys(s.environments)))].join(', ');
+    throw new UsageError(`No service has an environment "${environment}". Environments in shipmate.yml: ${known}.`);
+  }
+  return services;
+}
+
 function line(d: Deployment): DeploymentLine {
   return {
     service: d.service,
@@ -96,12 +149,40 @@ function line(d: Deployment): DeploymentLine {
     requestedBy: d.requestedBy,
     at: (d.finishedAt ?? d.startedAt ?? d.createdAt).toISOString(),
     deploymentId: d.id,
-    error: d.error,
+    error: d.error ?? d.decisionReason,
   };
 }
 
 function neverDeployed(service: string, environment: string): DeploymentLine {
   return { service, environment, version: null, status: 'never', requestedBy: null, at: null, deploymentId: null, error: null };
+}
+
+const where = (channel: string): string => (channel.startsWith('#') ? channel : `<#${channel}>`);
+
+async function deploy(deps: DeployCommandDeps, input: Extract<DeployInput, { action: 'deploy' }>, invocation: Invocation): Promise<Reply> {
+  const { config } = deps;
+  requireEnvironment(config, input.service, input.environment);
+  const channel = channelFor(config, input.service, input.environment);
+  const { deployment: d, duplicate, waitingFor } = await deps.deployService.request(
+    {
+      service: input.service,
+      environment: input.environment,
+      version: input.version,
+      channel,
+      requestKey: invocation.requestKey ?? null,
+      queue: input.queue,
+      ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
+    },
+    invocation.actor,
+  );
+  const what = `${d.service} ${d.version} to ${d.environment}`;
+  if (duplicate) return { kind: 'text', text: `Deploy #${d.id} (${what}) was already requested; follow it in ${where(d.channel)}.` };
+  if (d.status === 'awaiting_approval') {
+    const n = d.approvalsRequired;
+    return { kind: 'text', text: `Deploy #${d.id} (${what}) needs ${n} approval${n === 1 ? '' : 's'}; the request is in ${where(d.channel)}.` };
+  }
+  if (waitingFor) return { kind: 'text', text: `Queued deploy #${d.id} (${what}): ${waitingFor}. You'll be told in its thread in ${where(d.channel)} when it starts.` };
+  return { kind: 'text', text: `Deploying ${what} (deploy #${d.id}). Follow it in ${where(d.channel)}.` };
 }
 
 export const deployCommand = {
@@ -110,7 +191,7 @@ export const deployCommand = {
   parse: parseDeploy,
   isUsageError: (error: unknown): boolean => error instanceof UsageError,
 
-  run(deps: DeployCommandDeps, input: DeployInput, invocation: Invocation): Reply {
+  async run(deps: DeployCommandDeps, input: DeployInput, invocation: Invocation): Promise<Reply> {
     const { config } = deps;
     switch (input.action) {
       case 'help':
@@ -125,7 +206,14 @@ export const deployCommand = {
             return d ? line(d) : neverDeployed(service, env);
           }),
         );
-        return { kind: 'deployments', title: input.service ? `Status of ${input.service}` : 'Status', lines, empty: 'No services are configured.' };
+        const locks = deps.locks.list().filter((l) => !input.service || l.service === null || l.service === input.service);
+        return {
+          kind: 'deployments',
+          title: input.service ? `Status of ${input.service}` : 'Status',
+          lines,
+          empty: 'No services are configured.',
+          locks: locks.map((l) => ({ ...l, lockedAt: l.lockedAt.toISOString() })),
+        };
       }
       case 'history': {
         if (input.environment) requireEnvironment(config, input.service, input.environment);
@@ -138,22 +226,37 @@ export const deployCommand = {
           empty: `${target} has not been deployed yet.`,
         };
       }
-      case 'deploy': {
-        requireEnvironment(config, input.service, input.environment);
-        const channel = channelFor(config, input.service, input.environment);
-        const { deployment, duplicate } = deps.deployService.request(
-          { service: input.service, environment: input.environment, version: input.version, channel, requestKey: invocation.requestKey ?? null },
-          invocation.actor,
-        );
-        const where = channel.startsWith('#') ? channel : `<#${channel}>`;
-        const what = `${deployment.service} ${deployment.version} to ${deployment.environment}`;
+      case 'lock': {
+        const services = servicesIn(config, input.environment);
+        const [maybeService, ...reasonWords] = input.words;
+        if (input.words.length === 1 && maybeService && services.includes(maybeService)) {
+          throw new UsageError(`Give a reason for locking ${maybeService}: \`/deploy lock ${input.environment} ${maybeService} "db migration running"\`.`);
+        }
+        const service = maybeService && services.includes(maybeService) && reasonWords.length > 0 ? maybeService : null;
+        const reason = (service ? reasonWords : input.words).join(' ');
+        const lock = deps.lockService.lock(input.environment, service, reason, invocation.actor);
+        const what = lock.service ? `${lock.service} in ${lock.environment}` : `${lock.environment} (every service)`;
+        return { kind: 'text', text: `Locked ${what}: ${reason}. Deploys there are refused until \`/deploy unlock ${input.environment}${service ? ` ${service}` : ''}\`.` };
+      }
+      case 'unlock': {
+        const services = servicesIn(config, input.environment);
+        if (input.service) requireEnvironment(config, input.service, input.environment);
+        const { lock, started } = deps.lockService.unlock(input.environment, input.service ?? null, invocation.actor, services);
+        const what = lock.service ? `${lock.service} in ${lock.environment}` : lock.environment;
+        return { kind: 'text', text: `Unlocked ${what}.${started > 0 ? ` ${started} queued deploy${started === 1 ? '' : 's'} started.` : ''}` };
+      }
+      case 'audit': {
+        if (input.service) requireService(config, input.service);
+        const entries = deps.audit.list(AUDIT_LIMIT, input.service);
         return {
-          kind: 'text',
-          text: duplicate
-            ? `Deploy #${deployment.id} (${what}) was already requested; follow it in ${where}.`
-            : `Deploying ${what} (deploy #${deployment.id}). Follow it in ${where}.`,
+          kind: 'audit',
+          title: input.service ? `Audit trail of ${input.service}` : 'Audit trail',
+          entries: entries.map((e) => ({ ...e, at: e.at.toISOString() })),
+          empty: 'Nothing recorded yet.',
         };
       }
+      case 'deploy':
+        return deploy(deps, input, invocation);
     }
   },
 };

@@ -1,4 +1,4 @@
-import type { DeploymentStatus } from '../src/core/types';
+import type { AuditEntry, DeploymentStatus, Lock } from '../src/core/types';
 
 /** One line of a status or history listing. */
 export interface DeploymentLine {
@@ -10,8 +10,11 @@ export interface DeploymentLine {
   /** When it finished, or started, or was asked for: the most recent of these. */
   at: string | null;
   deploymentId: number | null;
+  /** Why it failed or was rejected. */
   error: string | null;
 }
+
+type Dated<T, K extends keyof T> = Omit<T, K> & { [P in K]: string };
 
 /**
  * What a command answers, independent of where it is shown: Slack renders Block Kit, the console
@@ -20,4 +23,5 @@ export interface DeploymentLine {
 export type Reply =
   | { kind: 'text'; text: string }
   | { kind: 'error'; text: string; usage?: string }
-  | { kind: 'deployments'; title: string; lines: DeploymentLine[]; empty: string };
+  | { kind: 'deployments'; title: string; lines: DeploymentLine[]; empty: string; locks?: Dated<Lock, 'lockedAt'>[] }
+  | { kind: 'audit'; title: string; entries: Dated<AuditEntry, 'at'>[]; empty: string };

@@ -1,17 +1,24 @@
+import { formatDuration } from '../src/core/format-duration';
 import type { DeploymentStore, DeployOutcome, EffectSpec } from '../src/core/ports';
-import type { Deployment } from '../src/core/types';
+import type { Approval, Deployment } from '../src/core/types';
 import { type FlowDefinition, type FlowStateRepository, type Transition, unchanged } from './flow';
 import { deployCard, type PostMessage, type ThreadReply, type UpdateMessage } from './messages';
-import { formatDuration } from '../src/core/format-duration';
 
 export type DeployEvent =
-  | { type: 'requested' }
-  | { type: 'start' }
+  /** Recorded; `waitingFor` says why it cannot start yet, if it cannot. */
+  | { type: 'requested'; waitingFor?: string }
+  /** Counted by the approval policy already: the flow only records it. */
+  | { type: 'approved'; approval: { userId: string; at: string } }
+  | { type: 'rejected'; by: string; reason: string }
+  | { type: 'approval-expired' }
+  /** The target is free: run it. `note` explains why now, to whoever waited. */
+  | { type: 'start'; note?: string }
   | { type: 'finished'; outcome: DeployOutcome };
 
 export const deployFlowId = (deploymentId: number): string => `deploy:${deploymentId}`;
 
 const messageKey = (d: Deployment): string => deployFlowId(d.id);
+const target = (d: Deployment): string => `${d.service}/${d.environment}`;
 
 /** Deploy flows keep their state in the deployments table. */
 export function deployFlowStates(store: DeploymentStore): FlowStateRepository<Deployment> {
@@ -21,9 +28,9 @@ export function deployFlowStates(store: DeploymentStore): FlowStateRepository<De
   };
 }
 
-/** Shipmate itself did it: the deploy moved on because the deployer answered. */
-function systemAudit(d: Deployment, action: string, detail: Record<string, unknown> = {}) {
-  return [{ actor: 'system', source: 'system' as const, action, subject: `${d.service}/${d.environment}`, detail: { deploymentId: d.id, version: d.version, ...detail } }];
+function audit(d: Deployment, action: string, actor = 'system', detail: Record<string, unknown> = {}) {
+  const source = actor === 'system' ? ('system' as const) : ('button' as const);
+  return [{ actor, source, action, subject: target(d), detail: { deploymentId: d.id, version: d.version, ...detail } }];
 }
 
 function post(d: Deployment): EffectSpec {
@@ -31,26 +38,75 @@ function post(d: Deployment): EffectSpec {
   return { step: 'card.post', lane: 'slack', type: 'message.post', payload };
 }
 
-function update(d: Deployment): EffectSpec {
+/** `step` must be unique within the flow: one update per status, plus one per approval. */
+function update(d: Deployment, step = `card.${d.status}`): EffectSpec {
   const payload: UpdateMessage = { messageKey: messageKey(d), message: deployCard(d) };
-  return { step: `card.${d.status}`, lane: 'slack', type: 'message.update', payload };
+  return { step, lane: 'slack', type: 'message.update', payload };
 }
 
-function reply(d: Deployment, text: string, preformatted?: string): EffectSpec {
-  const payload: ThreadReply = { messageKey: messageKey(d), text, ...(preformatted ? { preformatted } : {}) };
-  return { step: `reply.${d.status}`, lane: 'slack', type: 'message.reply', payload };
+function reply(d: Deployment, step: string, text: string, extra: Omit<ThreadReply, 'messageKey' | 'text'> = {}): EffectSpec {
+  const payload: ThreadReply = { messageKey: messageKey(d), text, ...extra };
+  return { step: `reply.${step}`, lane: 'slack', type: 'message.reply', payload };
+}
+
+function expiryTimer(d: Deployment): EffectSpec[] {
+  if (!d.expiresAt) return [];
+  const event: DeployEvent = { type: 'approval-expired' };
+  return [{ step: 'timer.approval-expiry', lane: 'timer', type: 'timer', payload: event, notBefore: d.expiresAt }];
+}
+
+function withApproval(approvals: Approval[], approval: Approval): Approval[] {
+  return approvals.some((a) => a.userId === approval.userId) ? approvals : [...approvals, approval];
 }
 
 /**
- * One deploy of one version to one environment: queued -> deploying -> succeeded | failed.
- * Events that do not fit the current state (a replay after a restart, say) change nothing.
+ * One deploy of one version to one environment:
+ * awaiting_approval -> queued -> deploying -> succeeded | failed, or rejected / expired while
+ * awaiting approval. Events that do not fit the current state (a replay after a restart, a late
+ * click) change nothing.
  */
 export const deployFlow: FlowDefinition<Deployment, DeployEvent> = {
   kind: 'deploy',
   transition(d, event, now): Transition<Deployment> {
     switch (event.type) {
-      case 'requested':
-        return d.status === 'queued' ? { state: d, effects: [post(d)] } : unchanged(d);
+      case 'requested': {
+        if (d.status !== 'queued' && d.status !== 'awaiting_approval') return unchanged(d);
+        const effects = [post(d), ...expiryTimer(d)];
+        if (d.breakGlassReason) {
+          effects.push(reply(d, 'break-glass', `broke the glass to deploy during a freeze: ${d.breakGlassReason}`, { mention: [d.requestedBy], broadcast: true }));
+        }
+        if (event.waitingFor) effects.push(reply(d, 'waiting', `Queued: ${event.waitingFor}. It starts by itself when the target is free.`, { mention: [d.requestedBy] }));
+        return { state: d, effects };
+      }
+      case 'approved': {
+        if (d.status !== 'awaiting_approval') return unchanged(d);
+        const approval = { userId: event.approval.userId, at: new Date(event.approval.at) };
+        const approvals = withApproval(d.approvals, approval);
+        if (approvals === d.approvals) return unchanged(d);
+        const done = approvals.length >= d.approvalsRequired;
+        const next: Deployment = { ...d, approvals, status: done ? 'queued' : 'awaiting_approval' };
+        const effects = [update(next, `card.approval.${approval.userId}`)];
+        if (done) effects.push(reply(next, 'approved', 'Approved. It deploys as soon as the target is free.', { mention: [d.requestedBy] }));
+        return { state: next, effects, audit: audit(next, done ? 'deploy.approved' : 'deploy.approval', approval.userId) };
+      }
+      case 'rejected': {
+        if (d.status !== 'awaiting_approval') return unchanged(d);
+        const next: Deployment = { ...d, status: 'rejected', finishedAt: now, decidedBy: event.by, decisionReason: event.reason };
+        return {
+          state: next,
+          effects: [update(next), reply(next, 'rejected', `Rejected: ${event.reason}`, { mention: [d.requestedBy] })],
+          audit: audit(next, 'deploy.rejected', event.by, { reason: event.reason }),
+        };
+      }
+      case 'approval-expired': {
+        if (d.status !== 'awaiting_approval' || !d.expiresAt || now < d.expiresAt) return unchanged(d);
+        const next: Deployment = { ...d, status: 'expired', finishedAt: now };
+        return {
+          state: next,
+          effects: [update(next), reply(next, 'expired', 'The approval request expired. Request it again from the message.', { mention: [d.requestedBy] })],
+          audit: audit(next, 'deploy.expired'),
+        };
+      }
       case 'start': {
         if (d.status !== 'queued') return unchanged(d);
         const next: Deployment = { ...d, status: 'deploying', startedAt: now };
@@ -60,7 +116,9 @@ export const deployFlow: FlowDefinition<Deployment, DeployEvent> = {
           type: 'deploy',
           payload: { deploymentId: d.id, service: d.service, environment: d.environment, version: d.version, requestedBy: d.requestedBy },
         };
-        return { state: next, effects: [update(next), deploy], audit: systemAudit(next, 'deploy.started') };
+        const effects = [update(next), deploy];
+        if (event.note) effects.push(reply(next, 'starting', event.note, { mention: [d.requestedBy] }));
+        return { state: next, effects, audit: audit(next, 'deploy.started') };
       }
       case 'finished': {
         if (d.status !== 'deploying') return unchanged(d);
@@ -70,15 +128,15 @@ export const deployFlow: FlowDefinition<Deployment, DeployEvent> = {
           const next: Deployment = { ...d, status: 'succeeded', finishedAt: now, error: null };
           return {
             state: next,
-            effects: [update(next), reply(next, `${d.service} ${d.version} is live in ${d.environment} (took ${took}). ${outcome.summary}`)],
-            audit: systemAudit(next, 'deploy.succeeded'),
+            effects: [update(next), reply(next, 'succeeded', `${d.service} ${d.version} is live in ${d.environment} (took ${took}). ${outcome.summary}`)],
+            audit: audit(next, 'deploy.succeeded'),
           };
         }
         const next: Deployment = { ...d, status: 'failed', finishedAt: now, error: outcome.error };
         return {
           state: next,
-          effects: [update(next), reply(next, `Deploy failed after ${took}: ${outcome.error}`, outcome.outputTail)],
-          audit: systemAudit(next, 'deploy.failed', { error: outcome.error }),
+          effects: [update(next), reply(next, 'failed', `Deploy failed after ${took}: ${outcome.error}`, outcome.outputTail ? { preformatted: outcome.outputTail } : {})],
+          audit: audit(next, 'deploy.failed', 'system', { error: outcome.error }),
         };
       }
     }

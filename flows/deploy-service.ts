@@ -1,63 +1,194 @@
+import { type ApprovalPolicy, decideApproval, decideRejection } from '../src/core/approval-policy';
 import type { Clock } from '../src/core/clock';
-import { ConflictError } from '../src/core/errors';
-import type { AuditLog, Deployer, DeployerFactory, DeploymentStore, QueuedEffect, UnitOfWork } from '../src/core/ports';
+import { ConflictError, NotFoundError, PermissionDeniedError } from '../src/core/errors';
+import type { AuditLog, Deployer, DeployerFactory, DeploymentStore, LockStore, QueuedEffect, UnitOfWork } from '../src/core/ports';
 import type { Actor, Deployment, NewDeployment } from '../src/core/types';
 import { type DeployEvent, deployFlowId } from './deploy-flow';
 import type { EffectHandler } from './effect-worker';
 import type { FlowRunner } from './flow-runner';
 
+/** Which rules apply to a target; read from shipmate.yml. */
+export interface DeployPolicies {
+  approval(service: string, environment: string): ApprovalPolicy | undefined;
+  /** The freeze in force for the target at that time, if any, as a sentence. */
+  freeze(service: string, environment: string, at: Date): { name: string; description: string } | undefined;
+  /** Whether the person may override a freeze with --break-glass. */
+  mayBreakGlass(userId: string): Promise<boolean>;
+  /** Members of a Slack user group. */
+  groupMembers(groupId: string): Promise<readonly string[]>;
+}
+
 export interface DeployServiceDeps {
   store: DeploymentStore;
+  locks: LockStore;
   audit: AuditLog;
   uow: UnitOfWork;
   runner: FlowRunner;
   clock: Clock;
+  policies: DeployPolicies;
   /** Told every deployer outcome, e.g. for metrics. */
   onOutcome?: (request: { service: string; environment: string }, ok: boolean) => void;
 }
 
-export type RequestResult = { deployment: Deployment; duplicate: boolean };
+export interface DeployRequestInput {
+  service: string;
+  environment: string;
+  version: string;
+  channel: string;
+  requestKey: string | null;
+  /** Wait behind a running deploy or a lock instead of being refused. */
+  queue?: boolean;
+  /** Deploy inside a freeze window; needs permission, is audited and announced. */
+  breakGlass?: string;
+  /** The release this deploy belongs to. */
+  releaseId?: number;
+}
 
-/** Starts deploy flows and keeps them going. */
+export type RequestResult = { deployment: Deployment; duplicate: boolean; waitingFor?: string };
+
+const TERMINAL = new Set(['succeeded', 'failed', 'rejected', 'expired']);
+
+function describe(d: Deployment): string {
+  return `deploy #${d.id} (${d.version} by <@${d.requestedBy}>, ${d.status.replace('_', ' ')})`;
+}
+
+export function busyMessage(d: Deployment): string {
+  return (
+    `${d.service} is already being deployed to ${d.environment}: ${d.version} by <@${d.requestedBy}> ` +
+    `(deploy #${d.id}, ${d.status.replace('_', ' ')}). Wait for it to finish, or add --queue to run after it.`
+  );
+}
+
+/** Starts deploy flows, applies approvals, locks and freezes, and runs queued deploys in order. */
 export class DeployService {
-  constructor(private readonly deps: DeployServiceDeps) {}
+  constructor(private readonly deps: DeployServiceDeps) {
+    deps.runner.onTransition((flowId, state) => {
+      const d = state as Deployment;
+      // A deploy that just became queued starts at once if it can, with nothing to announce.
+      if (flowId.startsWith('deploy:') && (TERMINAL.has(d.status) || d.status === 'queued')) this.startNext(d.service, d.environment, undefined, d.id);
+    });
+  }
 
   /**
-   * Records the deploy and its first effects before anything runs. The same request key twice
+   * Checks the gates and records the deploy before anything runs. The same request key twice
    * (Slack retrying a slash command) returns the first deploy instead of starting another.
    */
-  request(input: Omit<NewDeployment, 'source' | 'requestedBy'>, actor: Actor): RequestResult {
-    const { store, audit, uow, runner, clock } = this.deps;
+  async request(input: DeployRequestInput, actor: Actor): Promise<RequestResult> {
+    const { store, locks, audit, uow, runner, clock, policies } = this.deps;
+    const earlier = input.requestKey ? store.findByRequestKey(input.requestKey) : undefined;
+    if (earlier) return { deployment: earlier, duplicate: true };
+
+    const freeze = policies.freeze(input.service, input.environment, clock());
+    if (freeze && !input.breakGlass) {
+      throw new ConflictError(
+        `${input.environment} is frozen: ${freeze.description}. Someone allowed to break glass can deploy anyway with --break-glass "reason".`,
+      );
+    }
+    if (freeze && !(await policies.mayBreakGlass(actor.userId))) {
+      throw new PermissionDeniedError(`${input.environment} is frozen (${freeze.description}) and you are not allowed to break glass. Ask someone listed under breakGlass in shipmate.yml.`);
+    }
+    const policy = policies.approval(input.service, input.environment);
+
     const result = uow.transaction((): RequestResult => {
-      const earlier = input.requestKey ? store.findByRequestKey(input.requestKey) : undefined;
-      if (earlier) return { deployment: earlier, duplicate: true };
-      const busy = store.active(input.service, input.environment);
-      if (busy) throw new ConflictError(busyMessage(busy));
       const now = clock();
-      const deployment = store.create({ ...input, requestedBy: actor.userId, source: actor.source }, now);
-      audit.record({
-        at: now,
-        actor: actor.userId,
+      const lock = locks.covering(input.service, input.environment);
+      const busy = store.active(input.service, input.environment);
+      if (lock && !input.queue) {
+        const what = lock.service ? `${lock.service} in ${lock.environment}` : lock.environment;
+        throw new ConflictError(
+          `${what} is locked by <@${lock.lockedBy}> since ${lock.lockedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC: ${lock.reason}. ` +
+            `Add --queue to deploy when it is unlocked.`,
+        );
+      }
+      if (busy && !input.queue) throw new ConflictError(busyMessage(busy));
+      const waitingFor = lock
+        ? `${lock.service ?? 'the environment'} is locked in ${lock.environment} (${lock.reason})`
+        : busy
+          ? `behind ${describe(busy).replace(/<@(\w+)>/, '$1')}`
+          : undefined;
+      const fresh: NewDeployment = {
+        service: input.service,
+        environment: input.environment,
+        version: input.version,
+        channel: input.channel,
+        requestKey: input.requestKey,
+        requestedBy: actor.userId,
         source: actor.source,
-        action: 'deploy.requested',
-        subject: `${input.service}/${input.environment}`,
-        detail: { deploymentId: deployment.id, version: input.version },
-      });
-      runner.dispatch(deployFlowId(deployment.id), { type: 'requested' } satisfies DeployEvent);
-      return { deployment, duplicate: false };
+        approvalsRequired: policy?.required ?? 0,
+        expiresAt: policy ? new Date(now.getTime() + policy.expiresAfterMs) : null,
+        waitInQueue: input.queue ?? false,
+        breakGlassReason: freeze ? input.breakGlass! : null,
+        releaseId: input.releaseId ?? null,
+      };
+      const deployment = store.create(fresh, now);
+      const subject = `${input.service}/${input.environment}`;
+      audit.record({ at: now, actor: actor.userId, source: actor.source, action: 'deploy.requested', subject, detail: { deploymentId: deployment.id, version: input.version, queue: fresh.waitInQueue } });
+      if (freeze) {
+        audit.record({ at: now, actor: actor.userId, source: actor.source, action: 'freeze.break-glass', subject, detail: { deploymentId: deployment.id, freeze: freeze.name, reason: input.breakGlass } });
+      }
+      runner.dispatch(deployFlowId(deployment.id), { type: 'requested', ...(waitingFor ? { waitingFor } : {}) } satisfies DeployEvent);
+      return { deployment, duplicate: false, ...(waitingFor ? { waitingFor } : {}) };
     });
-    if (!result.duplicate) this.start(result.deployment.id);
     return result;
   }
 
-  /** Moves a queued deploy to deploying. Nothing waits in a queue yet, so this follows the request at once. */
-  start(deploymentId: number): void {
-    this.deps.runner.dispatch(deployFlowId(deploymentId), { type: 'start' } satisfies DeployEvent);
+  /** Counts an approval from a button click; returns what to tell the person who clicked. */
+  async approve(deploymentId: number, userId: string): Promise<string> {
+    const d = this.require(deploymentId);
+    if (d.status !== 'awaiting_approval') return `Deploy #${d.id} is ${d.status.replace('_', ' ')}; there is nothing to approve.`;
+    const decision = decideApproval(await this.approvalRequest(d, userId));
+    switch (decision.kind) {
+      case 'counted': {
+        const event: DeployEvent = { type: 'approved', approval: { userId, at: this.deps.clock().toISOString() } };
+        this.deps.runner.dispatch(deployFlowId(d.id), event);
+        return decision.approved
+          ? `You approved deploy #${d.id}; it has every approval it needs.`
+          : `You approved deploy #${d.id}; ${decision.remaining} more needed.`;
+      }
+      case 'already-approved':
+        return `Your approval of deploy #${d.id} is already counted.`;
+      default:
+        return decision.message;
+    }
   }
 
-  /** After a restart: starts whatever was queued and not started. Deploys in flight resume from the effect queue. */
+  /** Rejects (or, for the requester, withdraws) a deploy awaiting approval. */
+  async reject(deploymentId: number, userId: string, reason: string): Promise<string> {
+    const d = this.require(deploymentId);
+    if (d.status !== 'awaiting_approval') return `Deploy #${d.id} is ${d.status.replace('_', ' ')}; there is nothing to reject.`;
+    const decision = decideRejection(await this.approvalRequest(d, userId));
+    if (decision.kind !== 'rejected' && decision.kind !== 'withdrawn') return decision.message;
+    const why = decision.kind === 'withdrawn' ? `withdrawn by the requester: ${reason}` : reason;
+    const event: DeployEvent = { type: 'rejected', by: userId, reason: why };
+    this.deps.runner.dispatch(deployFlowId(d.id), event);
+    return `You ${decision.kind === 'withdrawn' ? 'withdrew' : 'rejected'} deploy #${d.id}.`;
+  }
+
+  /**
+   * Runs the oldest queued deploy of the target when nothing runs there, nothing locks it and no
+   * freeze holds it (unless it broke the glass). Whoever waited is told why it starts now, except
+   * `quietFor`, the deploy that only just became queued and so never waited.
+   */
+  startNext(service: string, environment: string, note?: string, quietFor?: number): void {
+    const { store, locks, uow, runner, policies, clock } = this.deps;
+    uow.transaction(() => {
+      if (store.active(service, environment)?.status === 'deploying' || locks.covering(service, environment)) return;
+      const [next] = store.queued(service, environment);
+      if (!next) return;
+      if (!next.breakGlassReason && policies.freeze(service, environment, clock())) return;
+      const waited = next.waitInQueue && next.id !== quietFor;
+      const event: DeployEvent = { type: 'start', ...(waited ? { note: note ?? 'Your turn: the target is free, starting now.' } : {}) };
+      runner.dispatch(deployFlowId(next.id), event);
+    });
+  }
+
+  /** After a restart, or a tick: starts what can start and expires what is overdue. */
   resume(): void {
-    for (const d of this.deps.store.withStatus('queued')) this.start(d.id);
+    const targets = new Set(this.deps.store.withStatus('queued').map((d) => `${d.service}\u0000${d.environment}`));
+    for (const t of targets) {
+      const [service, environment] = t.split('\u0000') as [string, string];
+      this.startNext(service, environment);
+    }
   }
 
   /** The effect handler that runs a deployer and reports its outcome to the flow. */
@@ -76,11 +207,26 @@ export class DeployService {
       return event;
     };
   }
-}
 
-export function busyMessage(d: Deployment): string {
-  return (
-    `${d.service} is already being deployed to ${d.environment}: ${d.version} by <@${d.requestedBy}> ` +
-    `(deploy #${d.id}, ${d.status}). Wait for it to finish, then try again.`
-  );
+  private require(deploymentId: number): Deployment {
+    const d = this.deps.store.get(deploymentId);
+    if (!d) throw new NotFoundError(`Deploy #${deploymentId} is not in Shipmate's database.`);
+    return d;
+  }
+
+  private async approvalRequest(d: Deployment, clicker: string) {
+    const policy = this.deps.policies.approval(d.service, d.environment);
+    if (!policy) throw new ConflictError(`${d.environment} no longer needs approval in shipmate.yml; request the deploy again.`);
+    const members = new Map<string, readonly string[]>();
+    for (const group of policy.approvers.groups) members.set(group, await this.deps.policies.groupMembers(group));
+    return {
+      policy: { ...policy, required: d.approvalsRequired },
+      requester: d.requestedBy,
+      approvals: d.approvals,
+      clicker,
+      groupMembers: (group: string) => members.get(group) ?? [],
+      now: this.deps.clock(),
+      requestedAt: d.createdAt,
+    };
+  }
 }

@@ -23,7 +23,7 @@ export interface EffectWorkerDeps {
   maxAttempts?: number;
 }
 
-const LANES: Lane[] = ['slack', 'work'];
+const LANES: Lane[] = ['slack', 'work', 'timer'];
 
 /** Exponential backoff: 1s, 2s, 4s ... capped at 5 minutes. */
 export function backoffMs(attempt: number): number {
@@ -37,7 +37,7 @@ export function backoffMs(attempt: number): number {
  */
 export class EffectWorker {
   private readonly inFlight = new Map<number, Promise<void>>();
-  private readonly busyFlows: Record<Lane, Set<string>> = { slack: new Set(), work: new Set() };
+  private readonly busyFlows: Record<Lane, Set<string>> = { slack: new Set(), work: new Set(), timer: new Set() };
   private pumping: Promise<void> | undefined;
   private repump = false;
   private stopped = false;

@@ -29,15 +29,21 @@ export interface FlowRunnerDeps {
  */
 export class FlowRunner {
   private readonly flows = new Map<string, AnyFlow>();
+  private readonly listeners: ((flowId: string, state: unknown) => void)[] = [];
 
   constructor(private readonly deps: FlowRunnerDeps) {
     for (const flow of deps.flows) this.flows.set(flow.definition.kind, flow);
   }
 
+  /** Called after every transition with the new state, e.g. to start what waited for it. */
+  onTransition(listener: (flowId: string, state: unknown) => void): void {
+    this.listeners.push(listener);
+  }
+
   dispatch(flowId: string, event: { type: string }): void {
     const flow = this.flows.get(flowId.slice(0, flowId.indexOf(':')));
     if (!flow) throw new UnknownFlowError(flowId);
-    const queued = this.deps.uow.transaction(() => {
+    const { next, queued } = this.deps.uow.transaction(() => {
       const state = flow.states.load(flowId);
       if (state === undefined) throw new UnknownFlowError(flowId);
       const now = this.deps.clock();
@@ -46,8 +52,9 @@ export class FlowRunner {
       this.deps.events.append(flowId, event, now);
       for (const entry of audit) this.deps.audit.record({ ...entry, at: now });
       this.deps.queue.enqueue(flowId, effects, now);
-      return effects.length;
+      return { next, queued: effects.length };
     });
     if (queued > 0) this.deps.onEffectsQueued?.();
+    for (const listener of this.listeners) listener(flowId, next);
   }
 }

@@ -1,4 +1,4 @@
-import type { Deployment } from '../src/core/types';
+import type { Deployment, Release, ServiceRun } from '../src/core/types';
 
 /**
  * Messages as data. Flows say what to show; the Slack adapter decides how it looks (Block Kit),
@@ -16,9 +16,30 @@ export interface DeployCard {
   startedAt: string | null;
   finishedAt: string | null;
   error: string | null;
+  approvalsRequired: number;
+  approvals: { userId: string; at: string }[];
+  expiresAt: string | null;
+  decidedBy: string | null;
+  decisionReason: string | null;
+  breakGlassReason: string | null;
 }
 
-export type MessageModel = DeployCard;
+export interface ReleaseCard {
+  kind: 'release';
+  releaseId: number;
+  name: string;
+  environment: string;
+  status: Release['status'];
+  waves: { index: number; services: { name: string; version: string; externalDependencies: string[]; run: ServiceRun }[] }[];
+  requestedBy: string;
+  notes: string | null;
+  scheduledFor: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export type MessageModel = DeployCard | ReleaseCard;
 
 export interface PostMessage {
   /** Names the message for later updates and thread replies, e.g. `deploy:42`. */
@@ -32,12 +53,17 @@ export interface UpdateMessage {
   message: MessageModel;
 }
 
+/** A reply in a message's thread. Text is plain: the renderer escapes it. */
 export interface ThreadReply {
   /** The message to reply under. */
   messageKey: string;
+  /** People to notify, mentioned before the text. */
+  mention?: string[];
   text: string;
   /** Shown as a preformatted block, e.g. the tail of a command's output. */
   preformatted?: string;
+  /** Also show it in the channel, not only in the thread: for announcements. */
+  broadcast?: boolean;
 }
 
 export function deployCard(d: Deployment): DeployCard {
@@ -53,5 +79,31 @@ export function deployCard(d: Deployment): DeployCard {
     startedAt: d.startedAt?.toISOString() ?? null,
     finishedAt: d.finishedAt?.toISOString() ?? null,
     error: d.error,
+    approvalsRequired: d.approvalsRequired,
+    approvals: d.approvals.map((a) => ({ userId: a.userId, at: a.at.toISOString() })),
+    expiresAt: d.expiresAt?.toISOString() ?? null,
+    decidedBy: d.decidedBy,
+    decisionReason: d.decisionReason,
+    breakGlassReason: d.breakGlassReason,
+  };
+}
+
+export function releaseCard(r: Release): ReleaseCard {
+  return {
+    kind: 'release',
+    releaseId: r.id,
+    name: r.name,
+    environment: r.environment,
+    status: r.status,
+    waves: r.waves.map((w) => ({
+      index: w.index,
+      services: w.services.map((s) => ({ ...s, run: r.results[s.name] ?? { status: 'pending' } })),
+    })),
+    requestedBy: r.requestedBy,
+    notes: r.notes,
+    scheduledFor: r.scheduledFor?.toISOString() ?? null,
+    createdAt: r.createdAt.toISOString(),
+    startedAt: r.startedAt?.toISOString() ?? null,
+    finishedAt: r.finishedAt?.toISOString() ?? null,
   };
 }

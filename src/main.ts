@@ -4,21 +4,29 @@ import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { ScheduledTask } from 'node-cron';
 import { deployFlow, deployFlowStates } from '../flows/deploy-flow';
+import { createDeployPolicies } from '../flows/deploy-policies';
+import { buildHomeModel } from '../flows/home-model';
 import { DeployService } from '../flows/deploy-service';
+import { LockService } from '../flows/lock-service';
+import { releaseFlow, releaseFlowStates } from '../flows/release-flow';
+import { ReleaseService } from '../flows/release-service';
 import { EffectWorker } from '../flows/effect-worker';
 import { FlowRunner } from '../flows/flow-runner';
 import type { Settings } from './config/settings';
 import { type Clock, systemClock } from './core/clock';
-import type { ShipmateConfig } from './core/config';
+import { channelFor, findService, type ShipmateConfig } from './core/config';
 import { createDeployerRegistry } from './deployers/deployer-registry';
 import { createOpsRoutes, opsRequestListener } from './http/ops-routes';
 import { scheduleReconciler } from './scheduler/reconciler';
+import { createSlackDirectory } from './slack/slack-directory';
 import { registerListeners } from './slack/slack-listeners';
 import { createSlackMessenger } from './slack/slack-messenger';
 import { type Db, migrate, openDatabase, sqliteUnitOfWork } from './store/database';
 import { createSqliteAuditLog } from './store/sqlite-audit-log';
 import { createSqliteDeploymentStore } from './store/sqlite-deployment-store';
 import { createSqliteEffectQueue, createSqliteFlowEventLog } from './store/sqlite-effect-queue';
+import { createSqliteLockStore } from './store/sqlite-lock-store';
+import { createSqliteReleaseStore } from './store/sqlite-release-store';
 import { createSqliteMessageStore } from './store/sqlite-message-store';
 import { createLogger, type Logger, slackLogger } from './telemetry/logger';
 import { createMetrics } from './telemetry/metrics';
@@ -63,6 +71,8 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   const audit = createSqliteAuditLog(db);
   const queue = createSqliteEffectQueue(db);
   const messages = createSqliteMessageStore(db);
+  const locks = createSqliteLockStore(db);
+  const releases = createSqliteReleaseStore(db);
 
   let worker: EffectWorker | undefined;
   const runner = new FlowRunner({
@@ -71,18 +81,12 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     events: createSqliteFlowEventLog(db),
     audit,
     clock,
-    flows: [{ definition: deployFlow, states: deployFlowStates(deployments) }],
+    flows: [
+      { definition: deployFlow, states: deployFlowStates(deployments) },
+      { definition: releaseFlow, states: releaseFlowStates(releases) },
+    ],
     onEffectsQueued: () => worker?.kick(),
   });
-  const deployService = new DeployService({
-    store: deployments,
-    audit,
-    uow,
-    runner,
-    clock,
-    onOutcome: ({ service, environment }, ok) => metrics.deploys.inc({ service, environment, outcome: ok ? 'succeeded' : 'failed' }),
-  });
-
   const boltLogger = slackLogger(log);
   const clientOptions: WebClientOptions = {
     ...(settings.SLACK_API_URL ? { slackApiUrl: settings.SLACK_API_URL } : {}),
@@ -112,7 +116,32 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');
   });
-  registerListeners(app, { config, deployments, deployService, log, metrics });
+
+  const policies = createDeployPolicies(config, createSlackDirectory(app.client, clock));
+  const deployService = new DeployService({
+    store: deployments,
+    locks,
+    audit,
+    uow,
+    runner,
+    clock,
+    policies,
+    onOutcome: ({ service, environment }, ok) => metrics.deploys.inc({ service, environment, outcome: ok ? 'succeeded' : 'failed' }),
+  });
+  const lockService = new LockService({ locks, store: deployments, audit, uow, clock, deployService });
+  const releaseService = new ReleaseService({
+    releases,
+    audit,
+    uow,
+    runner,
+    clock,
+    deployService,
+    dependsOn: (service) => findService(config, service)?.dependsOn ?? [],
+    channelFor: (service, environment) => channelFor(config, service, environment),
+    missedGraceMs: config.releases.missedGrace,
+  });
+  const home = (userId: string) => buildHomeModel(userId, clock(), { config, store: deployments, locks, policies });
+  registerListeners(app, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, now: clock, home, log, metrics });
 
   worker = new EffectWorker({
     queue,
@@ -123,9 +152,15 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     handlers: {
       ...createSlackMessenger({ client: app.client, messages, clock, metrics }),
       deploy: deployService.deployHandler(createDeployerRegistry(config, { clock, baseEnv: options.baseEnv })),
+      'release.wave': releaseService.waveHandler(),
+      // A timer's payload is the event it delivers to its flow when due.
+      timer: async (effect) => effect.payload as { type: string },
     },
   });
-  const tick = (): void => worker!.kick();
+  const tick = (): void => {
+    deployService.resume();
+    worker!.kick();
+  };
 
   let opsServer: Server | undefined;
   let cronTask: ScheduledTask | undefined;
@@ -147,7 +182,6 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
         await app.start();
       }
       if (settings.mode === 'http') slackReady = true;
-      deployService.resume();
       tick();
       if (options.reconcileEvery !== false) cronTask = scheduleReconciler(tick, options.reconcileEvery);
       log.info({ mode: settings.mode, port }, `Shipmate is running (${settings.mode === 'socket' ? 'Socket Mode' : 'HTTP'}); health checks on port ${port}`);

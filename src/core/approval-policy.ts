@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from './config';
+import { duration } from './duration';
 import { formatDuration } from './format-duration';
 
 /**
@@ -79,7 +79,7 @@ export const approvalPolicySchema = z
         groups: z.array(userGroupId).default([]),
       })
       .default({ users: [], groups: [] }),
-    allowSelfApproval: z.boolean().default(false),
+    allowSelfApproval: z.boolean({ error: 'must be true or false' }).default(false),
     expiresAfter: duration.default(DEFAULT_EXPIRY_MS),
   })
   .superRefine((policy, ctx) => {
@@ -115,15 +115,15 @@ export function decideApproval(request: ApprovalRequest): ApprovalDecision {
   const { policy, requester, approvals, clicker, now, requestedAt } = request;
   const status = approvalStatus(policy, approvals, now, requestedAt);
   if (status.state === 'approved' || approvals.some((a) => a.userId === clicker)) return { kind: 'already-approved' };
-  if (status.state === 'expired') return { kind: 'expired', message: expiredMessage(policy, 'approved') };
+  if (status.state === 'expired') return { kind: 'expired', message: expiredMessage(policy) };
   if (clicker === requester && !policy.allowSelfApproval) {
     return {
       kind: 'self-approval',
-      message: `You asked for this release, so someone else has to approve it. ${whoCanApprove(policy, requester)}`,
+      message: `You asked for this release, so someone else has to approve it. ${whoCan('approved', policy, requester)}`,
     };
   }
   if (!isApprover(request)) {
-    return { kind: 'not-an-approver', message: `You aren't an approver for this release. ${whoCanApprove(policy)}` };
+    return { kind: 'not-an-approver', message: `You aren't an approver for this release. ${whoCan('approved', policy)}` };
   }
   const next = [...approvals, { userId: clicker, at: now }];
   const remaining = remainingFor(policy, next);
@@ -141,10 +141,13 @@ export function decideRejection(request: ApprovalRequest): RejectionDecision {
   if (status.state === 'approved') {
     return { kind: 'already-approved', message: 'This release already has the approvals it needs, so it can no longer be rejected.' };
   }
-  if (status.state === 'expired') return { kind: 'expired', message: expiredMessage(policy, 'rejected') };
+  if (status.state === 'expired') return { kind: 'expired', message: expiredMessage(policy) };
   if (clicker === requester) return { kind: 'withdrawn' };
   if (!isApprover(request)) {
-    return { kind: 'not-an-approver', message: `You aren't an approver for this release, so you can't reject it. ${whoCanApprove(policy)}` };
+    return {
+      kind: 'not-an-approver',
+      message: `You aren't an approver for this release, so you can't reject it. ${whoCan('approved or rejected', policy)}`,
+    };
   }
   return { kind: 'rejected' };
 }
@@ -204,16 +207,17 @@ function remainingFor(policy: ApprovalPolicy, approvals: readonly Approval[]): n
 }
 
 /** `It can be approved by <@U1>, <@U2> or anyone in <!subteam^S1>.`, leaving out `except`. */
-function whoCanApprove(policy: ApprovalPolicy, except?: string): string {
+function whoCan(verb: string, policy: ApprovalPolicy, except?: string): string {
   const names = [
     ...policy.approvers.users.filter((user) => user !== except).map((user) => `<@${user}>`),
     ...policy.approvers.groups.map((group) => `anyone in <!subteam^${group}>`),
   ];
   if (names.length === 0) return 'No one else is listed as an approver; add approvers to the approval policy in shipmate.yml.';
   const list = names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]!}`;
-  return `It can be approved by ${list}.`;
+  return `It can be ${verb} by ${list}.`;
 }
 
-function expiredMessage(policy: ApprovalPolicy, verb: 'approved' | 'rejected'): string {
-  return `This approval request expired ${formatDuration(policy.expiresAfterMs)} after it was made, so it can no longer be ${verb}. Ask for the release again to start a new request.`;
+function expiredMessage(policy: ApprovalPolicy): string {
+  const after = formatDuration(policy.expiresAfterMs);
+  return `This approval request expired ${after} after it was made, so it can no longer be approved or rejected. Ask for the release again to start a new request.`;
 }

@@ -1,5 +1,11 @@
-import ms from 'ms';
 import { z } from 'zod';
+import { approvalPolicySchema } from './approval-policy';
+import { ValidationError } from './errors';
+import { duration } from './duration';
+import { type FreezeWindow, freezeWindowSchema, timeZone } from './freeze-windows';
+import { planWaves } from './release-plan';
+
+export { duration };
 
 /**
  * The schema of shipmate.yml: the one place that says what a valid config is. Components get
@@ -8,21 +14,6 @@ import { z } from 'zod';
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const nameRule = 'use lowercase letters, digits, ".", "_" or "-", starting with a letter or digit';
-
-/** "30s", "5m", "1.5h" -> milliseconds. A unit is required: a bare "30" would silently mean 30ms. */
-export const duration = z.string().transform((text, ctx) => {
-  let value: number | undefined;
-  try {
-    value = /[a-z]\s*$/i.test(text) ? ms(text as ms.StringValue) : undefined;
-  } catch {
-    value = undefined; // ms() throws on an empty or over-long string
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration: use a number and a unit, like 30s, 5m or 1h` });
-    return z.NEVER;
-  }
-  return value;
-});
 
 /** A channel ID (C0123ABCD) or a #name; IDs survive renames, so prefer them. */
 const channel = z
@@ -59,11 +50,41 @@ const environment = z.strictObject({
   deploy: deploySpec,
   /** Overrides the service's channel for this environment. */
   channel: channel.optional(),
+  /** Deploys here wait for approval. */
+  approval: approvalPolicySchema.optional(),
+});
+
+const serviceName = z.string().regex(NAME, `service names: ${nameRule}`);
+const environmentName = z.string().regex(NAME, `environment names: ${nameRule}`);
+
+const slackUsers = z
+  .strictObject({
+    users: z.array(z.string().regex(/^[UW][A-Z0-9]{6,}$/, 'expected a Slack user ID like U0123ABCD')).default([]),
+    groups: z.array(z.string().regex(/^S[A-Z0-9]{6,}$/, 'expected a user group ID like S0123ABCD')).default([]),
+  })
+  .default({ users: [], groups: [] });
+
+/** A freeze window, and what it covers: some environments (default all) and services (default all). */
+export type ScopedFreezeWindow = FreezeWindow & { environments?: string[]; services?: string[] };
+
+const scope = z.strictObject({ environments: z.array(environmentName).min(1).optional(), services: z.array(serviceName).min(1).optional() });
+
+const scopedFreezeWindow = z.unknown().transform((input, ctx): ScopedFreezeWindow => {
+  const { environments, services, ...window } = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
+  const parsedScope = scope.safeParse({ environments, services });
+  const parsedWindow = freezeWindowSchema.safeParse(input && typeof input === 'object' ? window : input);
+  for (const issue of [...(parsedScope.error?.issues ?? []), ...(parsedWindow.error?.issues ?? [])]) {
+    ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  }
+  if (!parsedScope.success || !parsedWindow.success) return z.NEVER;
+  return { ...parsedWindow.data, ...parsedScope.data };
 });
 
 const service = z.strictObject({
   channel: channel.optional(),
   description: z.string().optional(),
+  /** Services that must be deployed before this one in a release. */
+  dependsOn: z.array(serviceName).default([]),
   environments: z
     .record(z.string().regex(NAME, `environment names: ${nameRule}`), environment)
     .refine((envs) => Object.keys(envs).length > 0, 'declare at least one environment'),
@@ -72,12 +93,45 @@ const service = z.strictObject({
 export const shipmateConfigSchema = z
   .strictObject({
     defaults: z.strictObject({ channel: channel.optional() }).default({}),
+    /** Where times people type (release schedules) and show are read; an IANA zone. */
+    timezone: timeZone.default('UTC'),
     services: z
-      .record(z.string().regex(NAME, `service names: ${nameRule}`), service)
+      .record(serviceName, service)
       .refine((services) => Object.keys(services).length > 0, 'declare at least one service'),
+    /** Times when deploys are refused, e.g. Friday afternoons or the holidays. */
+    freezeWindows: z.array(scopedFreezeWindow).default([]),
+    /** Who may deploy during a freeze with --break-glass "reason". */
+    breakGlass: slackUsers,
+    releases: z
+      .strictObject({
+        /** A scheduled release found overdue at start-up still runs if it is at most this late. */
+        missedGrace: duration.default(15 * 60_000),
+      })
+      .default({ missedGrace: 15 * 60_000 }),
   })
   .superRefine((config, ctx) => {
+    const environments = new Set(Object.values(config.services).flatMap((s) => Object.keys(s.environments)));
+    config.freezeWindows.forEach((w, i) => {
+      w.environments?.forEach((env, j) => {
+        if (!environments.has(env)) ctx.addIssue({ code: 'custom', path: ['freezeWindows', i, 'environments', j], message: `no service has an environment "${env}"` });
+      });
+      w.services?.forEach((s, j) => {
+        if (!Object.hasOwn(config.services, s)) ctx.addIssue({ code: 'custom', path: ['freezeWindows', i, 'services', j], message: `unknown service "${s}"` });
+      });
+    });
+    // A cycle would only surface when a release is planned; say so now.
+    try {
+      if (Object.keys(config.services).length > 0) planWaves(Object.keys(config.services).map((name) => ({ name, version: '0.0.0' })), (s) => config.services[s]?.dependsOn ?? []);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      ctx.addIssue({ code: 'custom', path: ['services'], message: error.userMessage });
+    }
     for (const [name, svc] of Object.entries(config.services)) {
+      svc.dependsOn.forEach((dep, i) => {
+        if (!Object.hasOwn(config.services, dep)) {
+          ctx.addIssue({ code: 'custom', path: ['services', name, 'dependsOn', i], message: `unknown service "${dep}"` });
+        }
+      });
       for (const [envName, env] of Object.entries(svc.environments)) {
         if (!env.channel && !svc.channel && !config.defaults.channel) {
           ctx.addIssue({

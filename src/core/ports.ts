@@ -1,26 +1,54 @@
-import type { AuditEntry, Deployment, DeploymentStatus, NewDeployment } from './types';
+import type { AuditEntry, Deployment, DeploymentStatus, Lock, NewDeployment, NewRelease, Release, ReleaseStatus } from './types';
 
 /** Deployments, the durable state of every deploy flow. */
 export interface DeploymentStore {
-  /**
-   * Inserts a queued deployment. Throws ConflictError when the same target already has an active
-   * one: the database, not a check-then-act, guarantees one deploy per target at a time.
-   */
+  /** Inserts a deployment, awaiting approval when it needs some, queued otherwise. */
   create(input: NewDeployment, now: Date): Deployment;
   get(id: number): Deployment | undefined;
   findByRequestKey(key: string): Deployment | undefined;
+  /** The oldest deploy of the target that is not over (awaiting approval, queued or deploying). */
   active(service: string, environment: string): Deployment | undefined;
+  /** The target's queued deploys, oldest first. */
+  queued(service: string, environment: string): Deployment[];
   withStatus(status: DeploymentStatus): Deployment[];
   /** The newest deployment of every service/environment pair, optionally of one service. */
   latestPerTarget(service?: string): Deployment[];
   /** Newest first. */
   history(service: string, environment: string | undefined, limit: number): Deployment[];
+  /**
+   * Stores a new state. Throws ConflictError when it would make a second deploy of the target
+   * `deploying`: the database, not a check-then-act, guarantees one at a time.
+   */
   save(deployment: Deployment): void;
+}
+
+export interface ReleaseStore {
+  /** Throws ConflictError when a release of that name is still scheduled, running or paused. */
+  create(input: NewRelease, now: Date): Release;
+  get(id: number): Release | undefined;
+  findByRequestKey(key: string): Release | undefined;
+  /** The scheduled, running or paused release of that name. */
+  activeByName(name: string): Release | undefined;
+  withStatus(status: ReleaseStatus): Release[];
+  /** Newest first. */
+  latest(limit: number): Release[];
+  save(release: Release): void;
+}
+
+export interface LockStore {
+  /** Throws ConflictError when the same target is already locked. */
+  lock(lock: Lock): void;
+  /** Removes the lock on exactly this target; returns it, or undefined when there was none. */
+  unlock(environment: string, service: string | null): Lock | undefined;
+  /** The lock that stops a deploy of this service here: its own, or its environment's. */
+  covering(service: string, environment: string): Lock | undefined;
+  list(): Lock[];
 }
 
 export interface AuditLog {
   record(entry: AuditEntry): void;
-  list(limit: number): AuditEntry[];
+  /** Newest first; with a service, only what concerns it. */
+  list(limit: number, service?: string): AuditEntry[];
 }
 
 /** Runs a function atomically: everything it writes lands, or nothing does. */
@@ -28,7 +56,11 @@ export interface UnitOfWork {
   transaction<T>(fn: () => T): T;
 }
 
-export type Lane = 'slack' | 'work';
+/**
+ * Slack messages go out in order per flow; work (deploys) runs in parallel across flows; timers
+ * fire when due, in any order.
+ */
+export type Lane = 'slack' | 'work' | 'timer';
 
 /** A side effect as data, queued durably before anything performs it. */
 export interface EffectSpec {
@@ -37,6 +69,8 @@ export interface EffectSpec {
   lane: Lane;
   type: string;
   payload: unknown;
+  /** Not before this time: how timers are made. */
+  notBefore?: Date;
 }
 
 export interface QueuedEffect extends EffectSpec {
@@ -54,7 +88,10 @@ export interface QueuedEffect extends EffectSpec {
 export interface EffectQueue {
   /** Adds effects; one whose idempotency key is already queued is ignored. */
   enqueue(flowId: string, effects: readonly EffectSpec[], now: Date): void;
-  /** Pending effects of a lane that are due, oldest first, at most one per flow (order within a flow matters). */
+  /**
+   * Pending effects of a lane that are due, oldest first. In the slack and work lanes at most one
+   * per flow, since order within a flow matters there; timers are independent.
+   */
   due(lane: Lane, now: Date, limit: number): QueuedEffect[];
   /** Records that a try starts, before it reaches the outside world. */
   claim(id: number, now: Date): void;
@@ -90,4 +127,9 @@ export interface Deployer {
 
 export interface DeployerFactory {
   forTarget(service: string, environment: string): Deployer;
+}
+
+/** Who is in a Slack user group (usergroups.users.list). */
+export interface UserDirectory {
+  membersOf(groupId: string): Promise<readonly string[]>;
 }

@@ -7,9 +7,22 @@ export interface Actor {
   source: Source;
 }
 
-export type DeploymentStatus = 'queued' | 'deploying' | 'succeeded' | 'failed';
+export type DeploymentStatus =
+  | 'awaiting_approval'
+  | 'queued'
+  | 'deploying'
+  | 'succeeded'
+  | 'failed'
+  | 'rejected'
+  | 'expired';
 
-export const ACTIVE_STATUSES: readonly DeploymentStatus[] = ['queued', 'deploying'];
+/** Statuses of a deploy that is not over yet. */
+export const ACTIVE_STATUSES: readonly DeploymentStatus[] = ['awaiting_approval', 'queued', 'deploying'];
+
+export interface Approval {
+  userId: string;
+  at: Date;
+}
 
 export interface Deployment {
   id: number;
@@ -28,12 +41,46 @@ export interface Deployment {
   finishedAt: Date | null;
   /** What went wrong, in words a person can act on. */
   error: string | null;
+  /** How many approvals the environment's policy asked for when the deploy was requested; 0: none. */
+  approvalsRequired: number;
+  approvals: Approval[];
+  /** When a pending approval request expires. */
+  expiresAt: Date | null;
+  /** Who rejected it, and why. */
+  decidedBy: string | null;
+  decisionReason: string | null;
+  /** Asked with --queue: wait behind a running deploy or a lock instead of being refused. */
+  waitInQueue: boolean;
+  /** Set when a freeze window was overridden with --break-glass. */
+  breakGlassReason: string | null;
+  /** The release this deploy is part of, if any. */
+  releaseId?: number | null;
 }
 
 export type NewDeployment = Pick<
   Deployment,
-  'service' | 'environment' | 'version' | 'requestedBy' | 'source' | 'channel' | 'requestKey'
+  | 'service'
+  | 'environment'
+  | 'version'
+  | 'requestedBy'
+  | 'source'
+  | 'channel'
+  | 'requestKey'
+  | 'approvalsRequired'
+  | 'expiresAt'
+  | 'waitInQueue'
+  | 'breakGlassReason'
+  | 'releaseId'
 >;
+
+/** A lock on a whole environment (service null) or on one service in it. */
+export interface Lock {
+  environment: string;
+  service: string | null;
+  reason: string;
+  lockedBy: string;
+  lockedAt: Date;
+}
 
 export interface AuditEntry {
   at: Date;
@@ -44,3 +91,36 @@ export interface AuditEntry {
   subject: string;
   detail?: Record<string, unknown>;
 }
+
+export type ReleaseStatus = 'scheduled' | 'running' | 'paused' | 'succeeded' | 'failed' | 'aborted' | 'missed';
+
+/** How one service of a release fared. */
+export interface ServiceRun {
+  status: 'pending' | 'running' | 'succeeded' | 'failed';
+  deploymentId?: number;
+  error?: string;
+}
+
+/** A multi-service release: services deployed in waves, each wave after the one before succeeded. */
+export interface Release {
+  id: number;
+  name: string;
+  environment: string;
+  status: ReleaseStatus;
+  waves: import('./release-plan').Wave[];
+  results: Record<string, ServiceRun>;
+  requestedBy: string;
+  source: Source;
+  channel: string;
+  notes: string | null;
+  requestKey: string | null;
+  scheduledFor: Date | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export type NewRelease = Pick<
+  Release,
+  'name' | 'environment' | 'waves' | 'requestedBy' | 'source' | 'channel' | 'notes' | 'requestKey' | 'scheduledFor'
+>;

@@ -1,41 +1,63 @@
-import type { App } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { deployCommand, type DeployCommandDeps } from '../../commands/deploy-command';
+import { createRelease, parseCreate, releaseCommand, type ReleaseCommandDeps } from '../../commands/release-command';
 import type { Reply } from '../../commands/reply';
+import type { HomeModel } from '../../flows/home-model';
 import { AppError } from '../core/errors';
+import { parseWhen } from '../core/schedule';
 import type { Logger } from '../telemetry/logger';
 import type { Metrics } from '../telemetry/metrics';
-import { ACTION_RETRY_DEPLOY, renderReply } from './render';
+import { renderHome } from './home-view';
+import {
+  ACTION_ABORT_RELEASE,
+  ACTION_APPROVE_DEPLOY,
+  ACTION_PAUSE_RELEASE,
+  ACTION_RESUME_RELEASE,
+  ACTION_REJECT_DEPLOY,
+  ACTION_REREQUEST_DEPLOY,
+  ACTION_RETRY_DEPLOY,
+  INPUT_REJECT_REASON,
+  rejectModal,
+  releaseModal,
+  renderReply,
+  VIEW_REJECT_DEPLOY,
+  VIEW_RELEASE_FORM,
+} from './render';
 
-export interface ListenerDeps extends DeployCommandDeps {
+export interface ListenerDeps extends DeployCommandDeps, ReleaseCommandDeps {
   log: Logger;
   metrics: Metrics;
+  /** What a person's App Home shows. */
+  home: (userId: string) => Promise<HomeModel>;
 }
 
 /**
- * Runs a command and turns any failure into a reply, so every listener acks with something a
+ * Runs a command and turns any failure into a reply, so every listener answers with something a
  * person can read. Only unexpected errors are logged as errors: bad input is not a fault.
  */
-function answer(deps: ListenerDeps, command: string, work: () => Reply): Reply {
+async function answer(deps: ListenerDeps, command: string, work: () => Promise<Reply | string> | Reply | string): Promise<Reply> {
   const stop = deps.metrics.commandDuration.startTimer({ command });
   try {
-    const reply = work();
+    const result = await work();
     stop({ outcome: 'ok' });
-    return reply;
+    return typeof result === 'string' ? { kind: 'text', text: result } : result;
   } catch (error) {
     if (error instanceof AppError) {
       stop({ outcome: error.code });
-      const usage = deployCommand.isUsageError(error) ? deployCommand.usage : undefined;
+      const usage = deployCommand.isUsageError(error) ? deployCommand.usage : releaseCommand.isUsageError(error) ? releaseCommand.usage : undefined;
       return { kind: 'error', text: error.userMessage, ...(usage ? { usage } : {}) };
     }
     stop({ outcome: 'error' });
     deps.log.error({ err: error, command }, 'command failed');
-    return { kind: 'error', text: 'Something went wrong on our side; nothing was started. The error is in Shipmate\'s log.' };
+    return { kind: 'error', text: "Something went wrong on our side; nothing was changed. The error is in Shipmate's log." };
   }
 }
 
+const deploymentIdOf = (action: ButtonAction): number => Number(action.value);
+
 export function registerListeners(app: App, deps: ListenerDeps): void {
   app.command('/deploy', async ({ command, ack }) => {
-    const reply = answer(deps, 'deploy', () =>
+    const reply = await answer(deps, 'deploy', () =>
       deployCommand.run(deps, deployCommand.parse(command.text), {
         actor: { userId: command.user_id, source: 'slash_command' },
         requestKey: command.trigger_id,
@@ -44,17 +66,121 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     await ack({ response_type: 'ephemeral', ...renderReply(reply) });
   });
 
-  app.action({ type: 'block_actions', action_id: ACTION_RETRY_DEPLOY }, async ({ ack, body, action, respond }) => {
+  app.command('/release', async ({ command, ack, client }) => {
+    let input;
+    try {
+      input = releaseCommand.parse(command.text);
+    } catch (error) {
+      await ack({ response_type: 'ephemeral', ...renderReply(await answer(deps, 'release', () => Promise.reject(error))) });
+      return;
+    }
+    if (input.action === 'form') {
+      await ack();
+      const environments = [...new Set(Object.values(deps.config.services).flatMap((s) => Object.keys(s.environments)))];
+      await client.views.open({ trigger_id: command.trigger_id, view: releaseModal(environments, command.channel_id) });
+      return;
+    }
+    const run = input;
+    const reply = await answer(deps, 'release', () =>
+      releaseCommand.run(deps, run, {
+        actor: { userId: command.user_id, source: 'slash_command' },
+        requestKey: command.trigger_id,
+        channel: command.channel_id,
+      }),
+    );
+    await ack({ response_type: 'ephemeral', ...renderReply(reply) });
+  });
+
+  app.view(VIEW_RELEASE_FORM, async ({ ack, view, body, client }) => {
+    const field = (id: string) => {
+      const v = view.state.values[id]?.[id];
+      return (v?.selected_option?.value ?? v?.value ?? '').trim();
+    };
+    // Check each field where it is typed, so the form shows the error beside it.
+    const errors: Record<string, string> = {};
+    const when = field('when');
+    if (when) {
+      try {
+        parseWhen(when, deps.now(), deps.config.timezone);
+      } catch (error) {
+        errors.when = error instanceof AppError ? error.userMessage.slice(0, 150) : String(error);
+      }
+    }
+    let input;
+    try {
+      input = parseCreate([field('name'), ...field('services').split(/[\s,]+/).filter(Boolean), 'to', field('environment'), ...(when ? ['at', when] : [])], field('notes') || undefined);
+    } catch (error) {
+      errors.services = error instanceof AppError ? error.userMessage.slice(0, 150) : String(error);
+    }
+    if (Object.keys(errors).length > 0 || !input || input.action !== 'create') {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
     await ack();
-    const reply = answer(deps, 'deploy_retry', () => {
-      const earlier = deps.deployments.get(Number((action as { value?: string }).value));
-      if (!earlier) return { kind: 'error', text: 'That deploy is no longer in Shipmate\'s database.' };
-      return deployCommand.run(
-        deps,
-        { action: 'deploy', service: earlier.service, version: earlier.version, environment: earlier.environment },
-        { actor: { userId: body.user.id, source: 'button' }, requestKey: body.trigger_id },
-      );
+    const created = input;
+    const reply = await answer(deps, 'release', () =>
+      createRelease(deps, created, { actor: { userId: body.user.id, source: 'slash_command' }, requestKey: `view:${view.id}`, channel: view.private_metadata }),
+    );
+    await client.chat.postMessage({ channel: body.user.id, ...renderReply(reply) });
+  });
+
+  const publishHome = async (client: App['client'], userId: string) =>
+    client.views.publish({ user_id: userId, view: renderHome(await deps.home(userId)) });
+
+  app.event('app_home_opened', async ({ event, client }) => {
+    if (event.tab === 'home') await publishHome(client, event.user);
+  });
+
+  /**
+   * Buttons ack at once; the answer goes to the clicker alone: through response_url on a message,
+   * by direct message from App Home (which has none), and App Home is refreshed.
+   */
+  const button = (actionId: string, work: (body: BlockAction, action: ButtonAction) => Promise<Reply | string> | string) =>
+    app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: actionId }, async ({ ack, body, action, respond, client }) => {
+      await ack();
+      const reply = renderReply(await answer(deps, actionId, () => work(body, action)));
+      if (body.view?.type === 'home') {
+        await client.chat.postMessage({ channel: body.user.id, ...reply });
+        await publishHome(client, body.user.id);
+      } else {
+        await respond({ response_type: 'ephemeral', replace_original: false, ...reply });
+      }
     });
-    await respond({ response_type: 'ephemeral', replace_original: false, ...renderReply(reply) });
+
+  const redeploy = (source: 'button') => async (body: BlockAction, action: ButtonAction) => {
+    const earlier = deps.deployments.get(deploymentIdOf(action));
+    if (!earlier) return { kind: 'error' as const, text: "That deploy is no longer in Shipmate's database." };
+    return deployCommand.run(
+      deps,
+      { action: 'deploy', service: earlier.service, version: earlier.version, environment: earlier.environment, queue: false },
+      { actor: { userId: body.user.id, source }, requestKey: body.trigger_id },
+    );
+  };
+  button(ACTION_RETRY_DEPLOY, redeploy('button'));
+  button(ACTION_REREQUEST_DEPLOY, redeploy('button'));
+  button(ACTION_APPROVE_DEPLOY, (body, action) => deps.deployService.approve(deploymentIdOf(action), body.user.id));
+  for (const [actionId, control] of [[ACTION_PAUSE_RELEASE, 'pause'], [ACTION_RESUME_RELEASE, 'resume'], [ACTION_ABORT_RELEASE, 'abort']] as const) {
+    button(actionId, (body, action) => {
+      const r = deps.releaseService.control(Number(action.value), control, { userId: body.user.id, source: 'button' });
+      return `Release ${r.name} is ${r.status}.`;
+    });
+  }
+
+  // Reject asks why first: a modal, opened with the click's trigger_id while it is still valid.
+  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: ACTION_REJECT_DEPLOY }, async ({ ack, body, action, client }) => {
+    await ack();
+    await client.views.open({ trigger_id: body.trigger_id, view: rejectModal(deploymentIdOf(action)) });
+  });
+
+  app.view(VIEW_REJECT_DEPLOY, async ({ ack, view, body, client }) => {
+    const reason = view.state.values[INPUT_REJECT_REASON]?.[INPUT_REJECT_REASON]?.value?.trim() ?? '';
+    if (reason.length < 3) {
+      await ack({ response_action: 'errors', errors: { [INPUT_REJECT_REASON]: 'Say in a few words why, so the requester can act on it.' } });
+      return;
+    }
+    await ack();
+    const reply = await answer(deps, 'deploy_reject', () => deps.deployService.reject(Number(view.private_metadata), body.user.id, reason));
+    // A modal has no response_url; tell the person directly.
+    await client.chat.postMessage({ channel: body.user.id, ...renderReply(reply) });
   });
 }

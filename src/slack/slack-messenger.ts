@@ -106,13 +106,22 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
     },
 
     async 'message.reply'(effect: QueuedEffect) {
-      const { messageKey, text, preformatted } = effect.payload as ThreadReply;
+      const { messageKey, text, preformatted, mention = [], broadcast } = effect.payload as ThreadReply;
       const { channel, ts } = posted(messageKey);
       if (await findPosted(effect, channel, effect.idempotencyKey, ts)) return;
       // A section holds at most 3000 characters; the end of the output is the part that explains a failure.
-      const body = blocks(Blocks.Section({ text: escapeMrkdwn(text) }), preformatted ? Blocks.Section({ text: Md.codeBlock(preformatted.slice(-2900)) }) : undefined);
+      const mentions = mention.map((u) => `${Md.user(u)} `).join('');
+      const body = blocks(Blocks.Section({ text: `${mentions}${escapeMrkdwn(text)}` }), preformatted ? Blocks.Section({ text: Md.codeBlock(preformatted.slice(-2900)) }) : undefined);
       await call('chat.postMessage', () =>
-        client.chat.postMessage({ channel, thread_ts: ts, text, blocks: body, unfurl_links: false, metadata: metadata(effect.idempotencyKey) }),
+        client.chat.postMessage({
+          channel,
+          thread_ts: ts,
+          text,
+          blocks: body,
+          unfurl_links: false,
+          reply_broadcast: Boolean(broadcast),
+          metadata: metadata(effect.idempotencyKey),
+        }),
       );
     },
   };

@@ -15,13 +15,15 @@ export function createSqliteAuditLog(db: Db): AuditLog {
   const insert = db.prepare(
     'INSERT INTO audit_log (at, actor, source, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const list = db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?');
+  const list = db.prepare(`SELECT * FROM audit_log
+    WHERE @service IS NULL OR subject = @service OR substr(subject, 1, length(@service) + 1) = @service || '/'
+    ORDER BY id DESC LIMIT @limit`);
   return {
     record(e: AuditEntry): void {
       insert.run(e.at.toISOString(), e.actor, e.source, e.action, e.subject, e.detail ? JSON.stringify(e.detail) : null);
     },
-    list: (limit) =>
-      (list.all(limit) as Row[]).map((r) => ({
+    list: (limit, service) =>
+      (list.all({ limit, service: service ?? null }) as Row[]).map((r) => ({
         at: new Date(r.at),
         actor: r.actor,
         source: r.source,

@@ -1,6 +1,6 @@
 import { ConflictError } from '../core/errors';
 import type { DeploymentStore } from '../core/ports';
-import type { Deployment, DeploymentStatus, NewDeployment, Source } from '../core/types';
+import type { Approval, Deployment, DeploymentStatus, NewDeployment, Source } from '../core/types';
 import type { Db } from './database';
 
 interface Row {
@@ -17,6 +17,14 @@ interface Row {
   started_at: string | null;
   finished_at: string | null;
   error: string | null;
+  approvals_required: number;
+  approvals: string;
+  expires_at: string | null;
+  decided_by: string | null;
+  decision_reason: string | null;
+  wait_in_queue: number;
+  break_glass_reason: string | null;
+  release_id: number | null;
 }
 
 const date = (value: string | null): Date | null => (value === null ? null : new Date(value));
@@ -37,18 +45,33 @@ function toDeployment(row: Row): Deployment {
     startedAt: date(row.started_at),
     finishedAt: date(row.finished_at),
     error: row.error,
+    approvalsRequired: row.approvals_required,
+    approvals: (JSON.parse(row.approvals) as { userId: string; at: string }[]).map(
+      (a): Approval => ({ userId: a.userId, at: new Date(a.at) }),
+    ),
+    expiresAt: date(row.expires_at),
+    decidedBy: row.decided_by,
+    decisionReason: row.decision_reason,
+    waitInQueue: row.wait_in_queue === 1,
+    breakGlassReason: row.break_glass_reason,
+    releaseId: row.release_id,
   };
 }
 
+const isUniqueViolation = (error: unknown): boolean =>
+  (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+
 export function createSqliteDeploymentStore(db: Db): DeploymentStore {
   const insert = db.prepare(`INSERT INTO deployments
-    (service, environment, version, status, requested_by, source, channel, request_key, created_at)
-    VALUES (@service, @environment, @version, 'queued', @requestedBy, @source, @channel, @requestKey, @createdAt)`);
+    (service, environment, version, status, requested_by, source, channel, request_key, created_at,
+     approvals_required, expires_at, wait_in_queue, break_glass_reason, release_id)
+    VALUES (@service, @environment, @version, @status, @requestedBy, @source, @channel, @requestKey, @createdAt,
+     @approvalsRequired, @expiresAt, @waitInQueue, @breakGlassReason, @releaseId)`);
   const byId = db.prepare('SELECT * FROM deployments WHERE id = ?');
   const byRequestKey = db.prepare('SELECT * FROM deployments WHERE request_key = ?');
-  const active = db.prepare(
-    `SELECT * FROM deployments WHERE service = ? AND environment = ? AND status IN ('queued', 'deploying')`,
-  );
+  const active = db.prepare(`SELECT * FROM deployments WHERE service = ? AND environment = ?
+    AND status IN ('awaiting_approval', 'queued', 'deploying') ORDER BY status = 'deploying' DESC, id LIMIT 1`);
+  const queued = db.prepare(`SELECT * FROM deployments WHERE service = ? AND environment = ? AND status = 'queued' ORDER BY id`);
   const withStatus = db.prepare('SELECT * FROM deployments WHERE status = ? ORDER BY id');
   const latest = db.prepare(`SELECT d.* FROM deployments d
     JOIN (SELECT MAX(id) AS id FROM deployments WHERE (@service IS NULL OR service = @service)
@@ -58,38 +81,47 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
     WHERE service = @service AND (@environment IS NULL OR environment = @environment)
     ORDER BY id DESC LIMIT @limit`);
   const update = db.prepare(`UPDATE deployments SET status = @status, started_at = @startedAt,
-    finished_at = @finishedAt, error = @error WHERE id = @id`);
+    finished_at = @finishedAt, error = @error, approvals = @approvals, decided_by = @decidedBy,
+    decision_reason = @decisionReason WHERE id = @id`);
+
+  const one = (row: unknown): Deployment | undefined => (row ? toDeployment(row as Row) : undefined);
 
   return {
     create(input: NewDeployment, now: Date): Deployment {
-      try {
-        const { lastInsertRowid } = insert.run({ ...input, createdAt: now.toISOString() });
-        return toDeployment(byId.get(lastInsertRowid) as Row);
-      } catch (error) {
-        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-          throw new ConflictError(`${input.service} is already being deployed to ${input.environment}.`);
-        }
-        throw error;
-      }
+      const { lastInsertRowid } = insert.run({
+        ...input,
+        status: input.approvalsRequired > 0 ? 'awaiting_approval' : 'queued',
+        createdAt: now.toISOString(),
+        expiresAt: iso(input.expiresAt),
+        waitInQueue: input.waitInQueue ? 1 : 0,
+        releaseId: input.releaseId ?? null,
+      });
+      return toDeployment(byId.get(lastInsertRowid) as Row);
     },
-    get: (id) => {
-      const row = byId.get(id) as Row | undefined;
-      return row && toDeployment(row);
-    },
-    findByRequestKey: (key) => {
-      const row = byRequestKey.get(key) as Row | undefined;
-      return row && toDeployment(row);
-    },
-    active: (service, environment) => {
-      const row = active.get(service, environment) as Row | undefined;
-      return row && toDeployment(row);
-    },
+    get: (id) => one(byId.get(id)),
+    findByRequestKey: (key) => one(byRequestKey.get(key)),
+    active: (service, environment) => one(active.get(service, environment)),
+    queued: (service, environment) => (queued.all(service, environment) as Row[]).map(toDeployment),
     withStatus: (status) => (withStatus.all(status) as Row[]).map(toDeployment),
     latestPerTarget: (service) => (latest.all({ service: service ?? null }) as Row[]).map(toDeployment),
     history: (service, environment, limit) =>
       (history.all({ service, environment: environment ?? null, limit }) as Row[]).map(toDeployment),
     save(d: Deployment): void {
-      update.run({ id: d.id, status: d.status, startedAt: iso(d.startedAt), finishedAt: iso(d.finishedAt), error: d.error });
+      try {
+        update.run({
+          id: d.id,
+          status: d.status,
+          startedAt: iso(d.startedAt),
+          finishedAt: iso(d.finishedAt),
+          error: d.error,
+          approvals: JSON.stringify(d.approvals),
+          decidedBy: d.decidedBy,
+          decisionReason: d.decisionReason,
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ConflictError(`${d.service} is already being deployed to ${d.environment}.`);
+        throw error;
+      }
     },
   };
 }

@@ -19,10 +19,13 @@ export function createSqliteEffectQueue(db: Db): EffectQueue {
     (flow_id, idempotency_key, lane, type, payload, not_before, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)`);
   // The oldest pending effect of each flow: later ones wait, so a message is updated only after it was posted.
-  const due = db.prepare(`SELECT e.* FROM effects e
+  const dueInOrder = db.prepare(`SELECT e.* FROM effects e
     JOIN (SELECT MIN(id) AS id FROM effects WHERE status = 'pending' AND lane = @lane GROUP BY flow_id) head
       ON head.id = e.id
     WHERE e.not_before <= @now ORDER BY e.id LIMIT @limit`);
+  // Timers fire when due, whatever else their flow has pending.
+  const dueAny = db.prepare(`SELECT * FROM effects WHERE status = 'pending' AND lane = @lane AND not_before <= @now
+    ORDER BY not_before, id LIMIT @limit`);
   const claim = db.prepare(`UPDATE effects SET attempts = attempts + 1 WHERE id = ?`);
   const complete = db.prepare(`UPDATE effects SET status = 'done', finished_at = ? WHERE id = ?`);
   const retry = db.prepare(`UPDATE effects SET not_before = ?, last_error = ? WHERE id = ?`);
@@ -33,11 +36,12 @@ export function createSqliteEffectQueue(db: Db): EffectQueue {
     enqueue(flowId: string, effects: readonly EffectSpec[], now: Date): void {
       for (const e of effects) {
         const at = now.toISOString();
-        insert.run(flowId, idempotencyKey(flowId, e.step), e.lane, e.type, JSON.stringify(e.payload), at, at);
+        const notBefore = e.notBefore?.toISOString() ?? at;
+        insert.run(flowId, idempotencyKey(flowId, e.step), e.lane, e.type, JSON.stringify(e.payload), notBefore, at);
       }
     },
     due: (lane, now, limit) =>
-      (due.all({ lane, now: now.toISOString(), limit }) as Row[]).map(
+      ((lane === 'timer' ? dueAny : dueInOrder).all({ lane, now: now.toISOString(), limit }) as Row[]).map(
         (r): QueuedEffect => ({
           id: r.id,
           flowId: r.flow_id,

@@ -95,7 +95,12 @@ describe('the shipmate CLI', () => {
   it('migrate applies pending migrations once', async () => {
     const first = await runCliProcess(['migrate', '--json'], base());
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ database: join(dir, 'shipmate.db'), applied: [{ version: 1, name: 'initial' }] });
+    expect(JSON.parse(first.stdout)).toEqual({ database: join(dir, 'shipmate.db'), applied: [
+        { version: 1, name: 'initial' },
+        { version: 2, name: 'approvals_queue_locks' },
+        { version: 3, name: 'releases' },
+      ],
+    });
     const second = await runCliProcess(['migrate', '--json'], base());
     expect(JSON.parse(second.stdout).applied).toEqual([]);
   });

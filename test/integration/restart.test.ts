@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startCliProcess } from '../support/run-process';
 import { SlackEmulator } from '../support/slack-emulator';
-import { postSigned, SIGNING_SECRET, slashCommandBody } from '../support/slack-requests';
+import { blockActionsBody, postSigned, SIGNING_SECRET, slashCommandBody } from '../support/slack-requests';
 import { WebhookTarget } from '../support/webhook-target';
 
 const BOT_TOKEN = 'xoxb-1-2-restarttoken';
@@ -37,6 +37,9 @@ services:
     environments:
       prod:
         deploy: { type: webhook, url: "${target.url}", secret: "restart-secret-0123456789" }
+      audited:
+        deploy: { type: webhook, url: "${target.url}", secret: "restart-secret-0123456789" }
+        approval: { required: 2, approvers: { users: [U0BOBBY, U0CAROL] } }
 `,
     );
   });
@@ -136,5 +139,21 @@ services:
     // The update to Succeeded happened before the reply; after the restart only the reply was due.
     expect(emulator.callsTo('chat.postMessage').filter((c) => c.args.thread_ts)).toHaveLength(1);
     expectSeenOnce();
+  });
+
+  it('keeps an approval given before the crash and deploys on the next one', async () => {
+    let url = await start();
+    await postSigned(url, slashCommandBody('api@2.0.0 to audited'));
+    await emulator.waitFor('chat.postMessage');
+    await postSigned(url, blockActionsBody('deploy_approve', '1', { userId: 'U0BOBBY', responseBase: emulator.url }));
+    await emulator.waitFor('chat.update', (a) => JSON.stringify(a.blocks).includes('1 more needed'));
+    await kill();
+
+    url = await start();
+    await postSigned(url, blockActionsBody('deploy_approve', '1', { userId: 'U0CAROL', responseBase: emulator.url }));
+    await emulator.waitFor('chat.update', (a) => String(a.text).endsWith('Succeeded'));
+    const card = emulator.messagesIn(CHANNEL)[0]!;
+    expect(JSON.stringify(card.blocks)).toMatch(/Approved by <@U0BOBBY> \(.*\), <@U0CAROL> \(/);
+    expect(target.received).toHaveLength(1);
   });
 });

@@ -112,7 +112,7 @@ describe('Slack requests', () => {
       await target.arrived(1);
       const second = (await h.command('api@1.4.3 to staging', { user_id: 'U0BOB' })).json as Ack;
       expect(second.text).toBe(
-        'api is already being deployed to staging: 1.4.2 by <@U0ALICE> (deploy #1, deploying). Wait for it to finish, then try again.',
+        'api is already being deployed to staging: 1.4.2 by <@U0ALICE> (deploy #1, deploying). Wait for it to finish, or add --queue to run after it.',
       );
       const other = (await h.command('web@1.0.0 to staging', { user_id: 'U0BOB' })).json as Ack;
       expect(other.text).toContain('Deploying web 1.0.0 to staging');

@@ -8,7 +8,7 @@ import { createShipmate, type Shipmate } from '../../src/main';
 import { createLogger } from '../../src/telemetry/logger';
 import { ManualClock } from './manual-clock';
 import { SlackEmulator } from './slack-emulator';
-import { blockActionsBody, postSigned, SIGNING_SECRET, slashCommandBody } from './slack-requests';
+import { blockActionsBody, postSigned, SIGNING_SECRET, slashCommandBody, viewSubmissionBody } from './slack-requests';
 
 export const BOT_TOKEN = 'xoxb-111-222-harnesstoken';
 
@@ -21,6 +21,7 @@ export interface Harness {
   logs: string[];
   command(text: string, overrides?: Record<string, string>): ReturnType<typeof postSigned>;
   click(actionId: string, value: string, overrides?: { userId?: string; triggerId?: string }): ReturnType<typeof postSigned>;
+  submit(...args: Parameters<typeof viewSubmissionBody>): ReturnType<typeof postSigned>;
   stop(): Promise<void>;
 }
 
@@ -43,7 +44,13 @@ export async function startHarness(configYaml: string | ((dir: string) => string
     SHIPMATE_CONFIG: join(dir, 'shipmate.yml'),
   };
   const settings = loadSettings(processEnv);
-  const config = loadShipmateConfig(settings.SHIPMATE_CONFIG, processEnv);
+  let config;
+  try {
+    config = loadShipmateConfig(settings.SHIPMATE_CONFIG, processEnv);
+  } catch (error) {
+    await emulator.stop();
+    throw error;
+  }
   const clock = new ManualClock();
   const logs: string[] = [];
   const log = createLogger({
@@ -70,6 +77,7 @@ export async function startHarness(configYaml: string | ((dir: string) => string
     logs,
     command: (text, overrides = {}) => postSigned(url, slashCommandBody(text, { responseBase: emulator.url, ...overrides })),
     click: (actionId, value, overrides = {}) => postSigned(url, blockActionsBody(actionId, value, { responseBase: emulator.url, ...overrides })),
+    submit: (...args) => postSigned(url, viewSubmissionBody(...args)),
     async stop() {
       await shipmate.stop();
       await emulator.stop();

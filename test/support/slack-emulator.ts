@@ -44,6 +44,8 @@ export class SlackEmulator {
   private nextTs = 1_700_000_000;
   private readonly failures = new Map<string, Answer[]>();
   private readonly holds: { method: string; predicate: (args: Record<string, unknown>) => boolean; release: Promise<void> }[] = [];
+  /** Members of each user group, answered by usergroups.users.list. */
+  readonly userGroups = new Map<string, string[]>();
   /** Messages by channel, oldest first, as chat.postMessage and chat.update left them. */
   readonly channels = new Map<string, StoredMessage[]>();
   private readonly waiters: { predicate: (c: RecordedCall) => boolean; resolve: (c: RecordedCall) => void }[] = [];
@@ -177,6 +179,16 @@ export class SlackEmulator {
         const thread = [parent, ...this.repliesTo(String(args.channel), String(args.ts))];
         return { ok: true, messages: thread.map((m) => this.shown(m, all)), has_more: false };
       }
+      case 'usergroups.users.list': {
+        const users = this.userGroups.get(String(args.usergroup));
+        return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
+      }
+      case 'views.publish':
+        if (!args.user_id) return { ok: false, error: 'invalid_arguments' };
+        return { ok: true, view: { id: `V${this.nextTs++}`, ...(args.view as object) } };
+      case 'views.open':
+        if (!args.trigger_id) return { ok: false, error: 'invalid_trigger_id' };
+        return { ok: true, view: { id: `V${this.nextTs++}`, ...(args.view as object) } };
       case 'chat.postEphemeral':
         return { ok: true, message_ts: `${this.nextTs++}.000200` };
       default:

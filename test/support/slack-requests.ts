@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import blockActionsFixture from '../fixtures/block-actions.json';
 import slashCommandFixture from '../fixtures/slash-command.json';
+import viewSubmissionFixture from '../fixtures/view-submission.json';
 
 export const SIGNING_SECRET = 'e3b0c44298fc1c149afbf4c8996fb924';
 
@@ -51,12 +52,51 @@ export function slashCommandBody(text: string, overrides: Partial<typeof slashCo
 }
 
 /** A button click as Slack sends it: `payload=<JSON>` (https://api.slack.com/reference/interaction-payloads/block-actions). */
-export function blockActionsBody(actionId: string, value: string, overrides: { userId?: string; responseBase?: string; triggerId?: string } = {}): string {
-  const payload = structuredClone(blockActionsFixture) as typeof blockActionsFixture;
+export function blockActionsBody(
+  actionId: string,
+  value: string,
+  overrides: { userId?: string; responseBase?: string; triggerId?: string; fromHome?: boolean } = {},
+): string {
+  const payload = structuredClone(blockActionsFixture) as typeof blockActionsFixture & Record<string, unknown>;
   payload.actions[0]!.action_id = actionId;
   payload.actions[0]!.value = value;
   if (overrides.userId) payload.user.id = overrides.userId;
   payload.trigger_id = overrides.triggerId ?? `${payload.trigger_id}.${++triggers}`;
   payload.response_url = `${overrides.responseBase ?? ''}${payload.response_url}`;
+  if (overrides.fromHome) {
+    // Clicks on App Home come with the view instead of a message, and without a response_url.
+    const { response_url: _url, message: _message, channel: _channel, ...rest } = payload;
+    return new URLSearchParams({
+      payload: JSON.stringify({ ...rest, container: { type: 'view', view_id: 'V0HOME' }, view: { id: 'V0HOME', type: 'home', callback_id: '' } }),
+    }).toString();
+  }
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** A modal submitted, as Slack sends it (https://api.slack.com/reference/interaction-payloads/views#view_submission). */
+export function viewSubmissionBody(
+  callbackId: string,
+  privateMetadata: string,
+  values: Record<string, Record<string, { type: string; value: string | null }>>,
+  userId = 'U0BOB',
+): string {
+  const payload = structuredClone(viewSubmissionFixture);
+  payload.user.id = userId;
+  payload.trigger_id = `${payload.trigger_id}.${++triggers}`;
+  Object.assign(payload.view, { callback_id: callbackId, private_metadata: privateMetadata, state: { values } });
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** An Events API callback, as Slack sends it: JSON (https://api.slack.com/apis/events-api#callback-field). */
+export function eventBody(event: Record<string, unknown>): string {
+  return JSON.stringify({
+    token: slashCommandFixture.token,
+    team_id: 'T0ACME',
+    api_app_id: 'A0SHIPMATE',
+    event: { event_ts: '1795428000.000100', ...event },
+    type: 'event_callback',
+    event_id: `Ev0${++triggers}`,
+    event_time: 1795428000,
+    authorizations: [{ team_id: 'T0ACME', user_id: 'U0BOT', is_bot: true }],
+  });
 }

@@ -15,6 +15,8 @@ export class WebhookTarget {
   readonly received: ReceivedHook[] = [];
   status = 200;
   responseBody = '{"accepted":true}';
+  /** Chooses the status per request, e.g. to fail one service of a release; `status` otherwise. */
+  statusFor: ((hook: ReceivedHook) => number) | undefined;
   private server: Server | undefined;
   private gate: Promise<void> | undefined;
   private arrivals: (() => void)[] = [];
@@ -27,10 +29,11 @@ export class WebhookTarget {
     this.server = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      this.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      const hook = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      this.received.push(hook);
       this.arrivals.splice(0).forEach((notify) => notify());
       await this.gate;
-      res.writeHead(this.status, { 'content-type': 'application/json' });
+      res.writeHead(this.statusFor?.(hook) ?? this.status, { 'content-type': 'application/json' });
       res.end(this.responseBody);
     });
     this.server.listen(0, '127.0.0.1');

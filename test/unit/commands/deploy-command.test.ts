@@ -1,86 +1,14 @@
 import { deployCommand, deployUsage, isVersion, parseDeploy, type DeployInput } from '../../../commands/deploy-command';
-import type { Reply } from '../../../commands/reply';
-import { deployFlow, deployFlowStates } from '../../../flows/deploy-flow';
-import { DeployService } from '../../../flows/deploy-service';
-import { FlowRunner } from '../../../flows/flow-runner';
-import { parseShipmateConfig, type ShipmateConfig } from '../../../src/core/config';
 import { AppError, ConflictError, ValidationError } from '../../../src/core/errors';
-import type { Actor, Deployment, DeploymentStatus } from '../../../src/core/types';
-import { ManualClock } from '../../support/manual-clock';
-import { FakeAuditLog } from '../fakes/fake-audit-log';
-import { FakeDeploymentStore } from '../fakes/fake-deployment-store';
-import { FakeEffectQueue } from '../fakes/fake-effect-queue';
-import { FakeFlowEventLog } from '../fakes/fake-flow-event-log';
-import { FakeUnitOfWork } from '../fakes/fake-unit-of-work';
+import type { Actor } from '../../../src/core/types';
+import { webhook } from '../fakes/deploy-world';
+import { setup, testConfig, usageError } from './deploy-command-setup';
 
-const webhook = { type: 'webhook', url: 'https://deployer.example.com/hook', secret: '0123456789abcdef0123' };
-
-function testConfig(): ShipmateConfig {
-  const result = parseShipmateConfig(
-    {
-      defaults: { channel: '#deploys' },
-      services: {
-        api: {
-          channel: 'C0456APITEAM',
-          environments: { staging: { deploy: webhook }, prod: { channel: 'C0789PRODDEPLOYS', deploy: webhook } },
-        },
-        web: { environments: { prod: { deploy: webhook } } },
-      },
-    },
-    {},
-  );
-  if (!result.ok) throw new Error(result.problems.join('\n'));
-  return result.config;
-}
-
-const ALICE: Actor = { userId: 'U0ALICE', source: 'slash_command' };
-
-function setup() {
-  const clock = new ManualClock();
-  const store = new FakeDeploymentStore();
-  const queue = new FakeEffectQueue();
-  const audit = new FakeAuditLog();
-  const uow = new FakeUnitOfWork();
-  const runner = new FlowRunner({
-    uow,
-    queue,
-    events: new FakeFlowEventLog(),
-    audit,
-    clock: clock.now,
-    flows: [
-      {
-        definition: deployFlow,
-        states: deployFlowStates(store),
-      },
-    ],
-  });
-  const deployService = new DeployService({ store, audit, uow, runner, clock: clock.now });
-  const deps = { config: testConfig(), deployments: store, deployService };
-
-  /** Stores a deploy that already ran, `minutesAgo` before the clock's now. */
-  function seed(service: string, environment: string, version: string, status: DeploymentStatus, error: string | null = null): Deployment {
-    const d = store.create({ service, environment, version, requestedBy: 'U0BOB', source: 'slash_command', channel: '#deploys', requestKey: null }, clock.now());
-    clock.advance(1_000);
-    const startedAt = clock.now();
-    clock.advance(60_000);
-    const finishedAt = status === 'succeeded' || status === 'failed' ? clock.now() : null;
-    const saved: Deployment = { ...d, status, startedAt: status === 'queued' ? null : startedAt, finishedAt, error };
-    store.save(saved);
-    clock.advance(60_000);
-    return store.get(d.id)!;
-  }
-
-  const run = (text: string, requestKey?: string): Reply =>
-    deployCommand.run(deps, deployCommand.parse(text), { actor: ALICE, ...(requestKey ? { requestKey } : {}) });
-
-  return { clock, store, queue, audit, deps, seed, run };
-}
-
-/** Runs `fn`, expects it to throw a usage error, returns it. */
-function usageError(fn: () => unknown): ValidationError {
+/** Expects `fn` to throw synchronously a usage error: parsing does no I/O. */
+function parseError(text: string): ValidationError {
   let thrown: unknown;
   try {
-    fn();
+    parseDeploy(text);
   } catch (error) {
     thrown = error;
   }
@@ -91,15 +19,32 @@ function usageError(fn: () => unknown): ValidationError {
 
 describe('parseDeploy', () => {
   it.each<[string, DeployInput]>([
-    ['api@1.4.2 to staging', { action: 'deploy', service: 'api', version: '1.4.2', environment: 'staging' }],
-    ['api@v1.4.2 staging', { action: 'deploy', service: 'api', version: 'v1.4.2', environment: 'staging' }],
-    ['api@1.4.2-rc.1+build.5 to prod', { action: 'deploy', service: 'api', version: '1.4.2-rc.1+build.5', environment: 'prod' }],
-    ['api@3f2a9c1 to prod', { action: 'deploy', service: 'api', version: '3f2a9c1', environment: 'prod' }],
+    ['api@1.4.2 to staging', { action: 'deploy', service: 'api', version: '1.4.2', environment: 'staging', queue: false }],
+    ['api@v1.4.2 staging', { action: 'deploy', service: 'api', version: 'v1.4.2', environment: 'staging', queue: false }],
+    ['api@1.4.2-rc.1+build.5 to prod', { action: 'deploy', service: 'api', version: '1.4.2-rc.1+build.5', environment: 'prod', queue: false }],
+    ['api@3f2a9c1 to prod', { action: 'deploy', service: 'api', version: '3f2a9c1', environment: 'prod', queue: false }],
     [
       'api@3f2a9c1d4e5f60718293a4b5c6d7e8f901234567 to prod',
-      { action: 'deploy', service: 'api', version: '3f2a9c1d4e5f60718293a4b5c6d7e8f901234567', environment: 'prod' },
+      { action: 'deploy', service: 'api', version: '3f2a9c1d4e5f60718293a4b5c6d7e8f901234567', environment: 'prod', queue: false },
     ],
-    ['  api@1.4.2 \t to   staging  ', { action: 'deploy', service: 'api', version: '1.4.2', environment: 'staging' }],
+    ['  api@1.4.2 \t to   staging  ', { action: 'deploy', service: 'api', version: '1.4.2', environment: 'staging', queue: false }],
+    ['api@1.4.2 to prod --queue', { action: 'deploy', service: 'api', version: '1.4.2', environment: 'prod', queue: true }],
+    ['--queue api@1.4.2 to prod', { action: 'deploy', service: 'api', version: '1.4.2', environment: 'prod', queue: true }],
+    [
+      'api@1.4.2 to prod --break-glass "INC-42 checkout down"',
+      { action: 'deploy', service: 'api', version: '1.4.2', environment: 'prod', queue: false, breakGlass: 'INC-42 checkout down' },
+    ],
+    [
+      'api@1.4.2 --break-glass “INC-42 checkout down” to prod --queue',
+      { action: 'deploy', service: 'api', version: '1.4.2', environment: 'prod', queue: true, breakGlass: 'INC-42 checkout down' },
+    ],
+    ['lock prod db migration running', { action: 'lock', environment: 'prod', words: ['db', 'migration', 'running'] }],
+    ['lock prod api "db migration running"', { action: 'lock', environment: 'prod', words: ['api', 'db migration running'] }],
+    ['lock prod “db migration”', { action: 'lock', environment: 'prod', words: ['db migration'] }],
+    ['unlock prod', { action: 'unlock', environment: 'prod' }],
+    ['unlock prod api', { action: 'unlock', environment: 'prod', service: 'api' }],
+    ['audit', { action: 'audit' }],
+    ['audit api', { action: 'audit', service: 'api' }],
     ['status', { action: 'status' }],
     ['status api', { action: 'status', service: 'api' }],
     ['history api', { action: 'history', service: 'api' }],
@@ -131,14 +76,25 @@ describe('parseDeploy', () => {
     ['history', '`/deploy history` needs a service and optionally an environment.'],
     ['history api prod today', '`/deploy history` needs a service and optionally an environment.'],
     ['@1.2.3 to prod', '"@1.2.3" has no service before the @.'],
+    ['lock prod', '`/deploy lock` needs an environment and a reason, e.g. `/deploy lock prod api "db migration running"`.'],
+    ['lock', '`/deploy lock` needs an environment and a reason, e.g. `/deploy lock prod api "db migration running"`.'],
+    ['unlock', '`/deploy unlock` needs an environment and optionally a service.'],
+    ['unlock prod api now', '`/deploy unlock` needs an environment and optionally a service.'],
+    ['audit api web', '`/deploy audit` takes at most one service, got "api web".'],
+    ['api@1.4.2 to prod --force', 'Unknown option --force. Options: --queue, --break-glass.'],
+    ['api@1.4.2 to prod --break-glass', '--break-glass needs a value in quotes, e.g. --break-glass "hotfix for INC-42".'],
+    ['api@1.4.2 to prod --break-glass --queue', '--break-glass needs a value in quotes, e.g. --break-glass "hotfix for INC-42".'],
+    ['status --queue', '--queue only go with a deploy: `/deploy api@1.4.2 to prod --queue`.'],
+    ['lock prod x --break-glass why', '--break-glass only go with a deploy: `/deploy api@1.4.2 to prod --queue`.'],
+    ['--queue', '--queue only go with a deploy: `/deploy api@1.4.2 to prod --queue`.'],
   ])('%j is a usage error', (text, message) => {
-    const error = usageError(() => parseDeploy(text));
+    const error = parseError(text);
     expect(error.userMessage).toBe(message);
     expect(error.code).toBe('validation');
   });
 
   it('rejects a second @', () => {
-    usageError(() => parseDeploy('api@1.2.3@junk to prod'));
+    parseError('api@1.2.3@junk to prod');
   });
 });
 
@@ -164,30 +120,31 @@ describe('deployCommand.isUsageError', () => {
 });
 
 describe('deployCommand.run', () => {
-  it('help: explains every subcommand', () => {
+  it('help: explains every subcommand', async () => {
     const { run } = setup();
-    const reply = run('help');
+    const reply = await run('help');
     expect(reply).toEqual({ kind: 'text', text: `*Shipmate* deploys services from Slack.\n${deployUsage}` });
     for (const sub of ['<service>@<version> to <environment>', 'status [service]', 'history <service> [environment]', 'help']) {
       expect(deployUsage).toContain(`/deploy ${sub}`);
     }
-    expect(run('')).toEqual(reply);
+    expect(await run('')).toEqual(reply);
   });
 
   describe('status', () => {
-    it('lists every configured target with its newest deploy, or "never"', () => {
+    it('lists every configured target with its newest deploy, or "never"', async () => {
       const { run, seed } = setup();
       seed('api', 'staging', '1.4.0', 'succeeded');
       const newest = seed('api', 'staging', '1.4.1', 'failed', 'the webhook answered 500');
       const prod = seed('api', 'prod', '1.3.9', 'deploying');
       seed('retired', 'prod', '0.1.0', 'succeeded'); // not in shipmate.yml any more: not listed
 
-      const reply = run('status');
+      const reply = await run('status');
 
       expect(reply).toEqual({
         kind: 'deployments',
         title: 'Status',
         empty: 'No services are configured.',
+        locks: [],
         lines: [
           {
             service: 'api',
@@ -214,17 +171,17 @@ describe('deployCommand.run', () => {
       });
     });
 
-    it('a queued deploy shows when it was asked for', () => {
+    it('a queued deploy shows when it was asked for', async () => {
       const { run, seed } = setup();
       const queued = seed('web', 'prod', '2.0.0', 'queued');
-      const reply = run('status web');
+      const reply = await run('status web');
       expect(reply).toMatchObject({ kind: 'deployments', lines: [{ status: 'queued', at: queued.createdAt.toISOString() }] });
     });
 
-    it('status <service>: only that service', () => {
+    it('status <service>: only that service', async () => {
       const { run, seed } = setup();
       seed('web', 'prod', '2.0.0', 'succeeded');
-      const reply = run('status api');
+      const reply = await run('status api');
       expect(reply).toMatchObject({ kind: 'deployments', title: 'Status of api' });
       expect(reply.kind === 'deployments' && reply.lines.map((l) => `${l.service}/${l.environment}:${l.status}`)).toEqual([
         'api/staging:never',
@@ -232,27 +189,27 @@ describe('deployCommand.run', () => {
       ]);
     });
 
-    it('an unknown service is a usage error that lists the known ones', () => {
+    it('an unknown service is a usage error that lists the known ones', async () => {
       const { run } = setup();
-      expect(usageError(() => run('status billing')).userMessage).toBe('Unknown service "billing". Services in shipmate.yml: api, web.');
+      expect((await usageError(() => run('status billing'))).userMessage).toBe('Unknown service "billing". Services in shipmate.yml: api, web.');
     });
 
-    it('a service named like an Object property is unknown too', () => {
+    it('a service named like an Object property is unknown too', async () => {
       const { run } = setup();
-      expect(usageError(() => run('status constructor')).userMessage).toBe(
+      expect((await usageError(() => run('status constructor'))).userMessage).toBe(
         'Unknown service "constructor". Services in shipmate.yml: api, web.',
       );
     });
   });
 
   describe('history', () => {
-    it('the newest ten deploys of a service, newest first, in every environment', () => {
+    it('the newest ten deploys of a service, newest first, in every environment', async () => {
       const { run, seed } = setup();
       const ids: number[] = [];
       for (let i = 0; i < 12; i++) ids.push(seed('api', i % 2 ? 'prod' : 'staging', `1.0.${i}`, 'succeeded').id);
       seed('web', 'prod', '9.9.9', 'succeeded');
 
-      const reply = run('history api');
+      const reply = await run('history api');
 
       expect(reply).toMatchObject({ kind: 'deployments', title: 'Latest deploys of api', empty: 'api has not been deployed yet.' });
       if (reply.kind !== 'deployments') throw new Error('expected deployments');
@@ -260,18 +217,18 @@ describe('deployCommand.run', () => {
       expect(reply.lines[0]).toMatchObject({ version: '1.0.11', environment: 'prod', status: 'succeeded' });
     });
 
-    it('history <service> <environment>: only that environment', () => {
+    it('history <service> <environment>: only that environment', async () => {
       const { run, seed } = setup();
       seed('api', 'staging', '1.0.0', 'succeeded');
       const prod = seed('api', 'prod', '1.0.0', 'failed', 'boom');
-      const reply = run('history api prod');
+      const reply = await run('history api prod');
       expect(reply).toMatchObject({ kind: 'deployments', title: 'Latest deploys of api in prod' });
       expect(reply.kind === 'deployments' && reply.lines).toEqual([expect.objectContaining({ deploymentId: prod.id, error: 'boom' })]);
     });
 
-    it('says so when nothing was deployed yet', () => {
+    it('says so when nothing was deployed yet', async () => {
       const { run } = setup();
-      expect(run('history web prod')).toEqual({
+      expect(await run('history web prod')).toEqual({
         kind: 'deployments',
         title: 'Latest deploys of web in prod',
         lines: [],
@@ -279,26 +236,26 @@ describe('deployCommand.run', () => {
       });
     });
 
-    it('an unknown service or environment is a usage error that lists the known ones', () => {
+    it('an unknown service or environment is a usage error that lists the known ones', async () => {
       const { run } = setup();
-      expect(usageError(() => run('history billing')).userMessage).toBe('Unknown service "billing". Services in shipmate.yml: api, web.');
-      expect(usageError(() => run('history billing prod')).userMessage).toBe('Unknown service "billing". Services in shipmate.yml: api, web.');
-      expect(usageError(() => run('history api production')).userMessage).toBe(
+      expect((await usageError(() => run('history billing'))).userMessage).toBe('Unknown service "billing". Services in shipmate.yml: api, web.');
+      expect((await usageError(() => run('history billing prod'))).userMessage).toBe('Unknown service "billing". Services in shipmate.yml: api, web.');
+      expect((await usageError(() => run('history api production'))).userMessage).toBe(
         'api has no environment "production". Its environments: staging, prod.',
       );
     });
 
-    it('a service named like an Object property is unknown too', () => {
+    it('a service named like an Object property is unknown too', async () => {
       const { run } = setup();
-      usageError(() => run('history toString'));
+      await usageError(() => run('history toString'));
     });
   });
 
   describe('deploy', () => {
-    it('starts the deploy and says where to follow it', () => {
+    it('starts the deploy and says where to follow it', async () => {
       const { run, store, queue, audit } = setup();
 
-      const reply = run('api@1.4.2 to staging', 'trigger-1');
+      const reply = await run('api@1.4.2 to staging', 'trigger-1');
 
       expect(reply).toEqual({ kind: 'text', text: 'Deploying api 1.4.2 to staging (deploy #1). Follow it in <#C0456APITEAM>.' });
       expect(store.all()).toEqual([
@@ -311,35 +268,37 @@ describe('deployCommand.run', () => {
       ]);
     });
 
-    it('uses the environment channel, and shows a #name as it is', () => {
+    it('uses the environment channel, and shows a #name as it is', async () => {
       const { run, store } = setup();
-      expect(run('api@1.4.2 to prod')).toEqual({ kind: 'text', text: 'Deploying api 1.4.2 to prod (deploy #1). Follow it in <#C0789PRODDEPLOYS>.' });
-      expect(run('web@2.0.0 to prod')).toEqual({ kind: 'text', text: 'Deploying web 2.0.0 to prod (deploy #2). Follow it in #deploys.' });
+      expect(await run('api@1.4.2 to prod')).toEqual({ kind: 'text', text: 'Deploying api 1.4.2 to prod (deploy #1). Follow it in <#C0789PRODDEPLOYS>.' });
+      expect(await run('web@2.0.0 to prod')).toEqual({ kind: 'text', text: 'Deploying web 2.0.0 to prod (deploy #2). Follow it in #deploys.' });
       expect(store.all().map((d) => d.channel)).toEqual(['C0789PRODDEPLOYS', '#deploys']);
     });
 
-    it('the same request key twice starts one deploy', () => {
+    it('the same request key twice starts one deploy', async () => {
       const { run, store } = setup();
-      run('api@1.4.2 to staging', 'trigger-1');
-      expect(run('api@1.4.2 to staging', 'trigger-1')).toEqual({
+      await run('api@1.4.2 to staging', 'trigger-1');
+      expect(await run('api@1.4.2 to staging', 'trigger-1')).toEqual({
         kind: 'text',
         text: 'Deploy #1 (api 1.4.2 to staging) was already requested; follow it in <#C0456APITEAM>.',
       });
       expect(store.all()).toHaveLength(1);
     });
 
-    it('a second deploy to a busy target is a conflict, not a usage error', () => {
+    it('a second deploy to a busy target is a conflict, not a usage error', async () => {
       const { run, store } = setup();
-      run('api@1.4.2 to staging', 'trigger-1');
+      await run('api@1.4.2 to staging', 'trigger-1');
       let thrown: unknown;
       try {
-        run('api@1.4.3 to staging', 'trigger-2');
+        await run('api@1.4.3 to staging', 'trigger-2');
       } catch (error) {
         thrown = error;
       }
       expect(thrown).toBeInstanceOf(ConflictError);
       expect(deployCommand.isUsageError(thrown)).toBe(false);
-      expect((thrown as ConflictError).userMessage).toContain('api is already being deployed to staging: 1.4.2 by <@U0ALICE>');
+      expect((thrown as ConflictError).userMessage).toBe(
+        'api is already being deployed to staging: 1.4.2 by <@U0ALICE> (deploy #1, deploying). Wait for it to finish, or add --queue to run after it.',
+      );
       expect(store.all()).toHaveLength(1);
     });
 
@@ -347,20 +306,86 @@ describe('deployCommand.run', () => {
       ['billing@1.0.0 to prod', 'Unknown service "billing". Services in shipmate.yml: api, web.'],
       ['api@1.4.2 to production', 'api has no environment "production". Its environments: staging, prod.'],
       ['web@1.0.0 to staging', 'web has no environment "staging". Its environments: prod.'],
-    ])('%j is a usage error and creates nothing', (text, message) => {
+    ])('%j is a usage error and creates nothing', async (text, message) => {
       const { run, store, queue, audit } = setup();
-      expect(usageError(() => run(text)).userMessage).toBe(message);
+      expect((await usageError(() => run(text))).userMessage).toBe(message);
       expect(store.all()).toEqual([]);
       expect(queue.rows).toEqual([]);
       expect(audit.entries).toEqual([]);
     });
 
-    it('a service named like an Object property is unknown too', () => {
+    it('a service named like an Object property is unknown too', async () => {
       const { run, store } = setup();
-      expect(usageError(() => run('constructor@1.0.0 to prod')).userMessage).toBe(
+      expect((await usageError(() => run('constructor@1.0.0 to prod'))).userMessage).toBe(
         'Unknown service "constructor". Services in shipmate.yml: api, web.',
       );
       expect(store.all()).toEqual([]);
     });
+  });
+
+  describe('deploy with approvals, --queue and --break-glass', () => {
+    const approvalConfig = () =>
+      testConfig({
+        services: {
+          api: {
+            channel: 'C0456APITEAM',
+            environments: {
+              staging: { deploy: webhook },
+              prod: { channel: 'C0789PRODDEPLOYS', deploy: webhook, approval: { required: 2, approvers: { users: ['U0CAROL1', 'U0DAVE01'] } } },
+            },
+          },
+          web: { environments: { prod: { deploy: webhook, approval: { approvers: { users: ['U0CAROL1'] } } } } },
+        },
+        freezeWindows: [{ name: 'Black Friday', from: '2026-11-23', to: '2026-11-23', environments: ['staging'] }],
+        breakGlass: { users: ['U0ERIN01'] },
+      });
+
+    it('a deploy that needs approval says how many and where the request is', async () => {
+      const { run, store } = setup(approvalConfig());
+      expect(await run('api@1.4.2 to prod')).toEqual({
+        kind: 'text',
+        text: 'Deploy #1 (api 1.4.2 to prod) needs 2 approvals; the request is in <#C0789PRODDEPLOYS>.',
+      });
+      expect(await run('web@2.0.0 to prod')).toEqual({ kind: 'text', text: 'Deploy #2 (web 2.0.0 to prod) needs 1 approval; the request is in #deploys.' });
+      expect(store.all().map((d) => d.status)).toEqual(['awaiting_approval', 'awaiting_approval']);
+    });
+
+    it('--queue behind a running deploy says behind what and where it will be told', async () => {
+      const { run, store } = setup();
+      await run('api@1.4.2 to staging');
+      expect(await run('api@1.4.3 to staging --queue')).toEqual({
+        kind: 'text',
+        text: "Queued deploy #2 (api 1.4.3 to staging): behind deploy #1 (1.4.2 by U0ALICE, deploying). You'll be told in its thread in <#C0456APITEAM> when it starts.",
+      });
+      expect(store.get(2)).toMatchObject({ status: 'queued', waitInQueue: true });
+    });
+
+    it('a frozen environment is a conflict, not a usage error; --break-glass gets through for an allowed user', async () => {
+      const { run, store } = setup(approvalConfig());
+      let thrown: unknown;
+      try {
+        await run('api@1.4.2 to staging');
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ConflictError);
+      expect(deployCommand.isUsageError(thrown)).toBe(false);
+      expect((thrown as ConflictError).userMessage).toMatch(/^staging is frozen: "Black Friday" from Mon 23 Nov 00:00 to Tue 24 Nov 00:00 UTC\./);
+
+      const erin: Actor = { userId: 'U0ERIN01', source: 'slash_command' };
+      expect(await run('api@1.4.2 to staging --break-glass "INC-42 checkout is down"', 't-1', erin)).toEqual({
+        kind: 'text',
+        text: 'Deploying api 1.4.2 to staging (deploy #1). Follow it in <#C0456APITEAM>.',
+      });
+      expect(store.get(1)).toMatchObject({ status: 'deploying', breakGlassReason: 'INC-42 checkout is down', requestedBy: 'U0ERIN01' });
+    });
+  });
+
+  it('help describes the new subcommands and options', async () => {
+    const { run } = setup();
+    const reply = await run('help');
+    for (const text of ['--queue', '--break-glass "reason"', '/deploy lock <environment> [service] <reason>', '/deploy unlock <environment> [service]', '/deploy audit [service]']) {
+      expect(reply.kind === 'text' && reply.text).toContain(text);
+    }
   });
 });

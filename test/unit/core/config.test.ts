@@ -28,7 +28,7 @@ function configOf(raw: unknown, env: Record<string, string | undefined> = {}): S
 
 describe('parseShipmateConfig', () => {
   describe('a valid config', () => {
-    it('fills in the defaults of both deploy types', () => {
+    it('fills in the defaults: both deploy types, time zone, freezes, break glass, dependencies', () => {
       const config = configOf({
         defaults: { channel: '#deploys' },
         services: {
@@ -41,9 +41,14 @@ describe('parseShipmateConfig', () => {
 
       expect(config).toEqual({
         defaults: { channel: '#deploys' },
+        timezone: 'UTC',
+        freezeWindows: [],
+        breakGlass: { users: [], groups: [] },
+        releases: { missedGrace: 15 * 60_000 },
         services: {
           api: {
             description: 'Public REST API',
+            dependsOn: [],
             environments: {
               staging: {
                 deploy: {
@@ -317,5 +322,165 @@ describe('channelFor', () => {
     ['worker', 'staging', '#deploys', 'then the default'],
   ])('%s/%s -> %s (%s)', (service, environment, expected) => {
     expect(channelFor(config, service, environment)).toBe(expected);
+  });
+});
+
+/** Two services: api (staging, prod) and web (prod), with a default channel. */
+const twoServices = (extra: Record<string, unknown> = {}, api: Record<string, unknown> = {}, prod: Record<string, unknown> = {}) => ({
+  defaults: { channel: '#deploys' },
+  services: {
+    api: { environments: { staging: { deploy: webhook() }, prod: { deploy: webhook(), ...prod } }, ...api },
+    web: { environments: { prod: { deploy: webhook() } } },
+  },
+  ...extra,
+});
+
+describe('approvals, dependencies, freezes and break glass in shipmate.yml', () => {
+  describe('approval', () => {
+    it('parses an environment’s approval policy, with its defaults', () => {
+      const config = configOf(twoServices({}, {}, { approval: { approvers: { users: ['U0CAROL1'], groups: ['S0RELEASE'] } } }));
+      expect(config.services.api!.environments.prod!.approval).toEqual({
+        required: 1,
+        approvers: { users: ['U0CAROL1'], groups: ['S0RELEASE'] },
+        allowSelfApproval: false,
+        expiresAfterMs: 4 * 3_600_000,
+      });
+      expect(config.services.api!.environments.staging!.approval).toBeUndefined();
+    });
+
+    it('reads every field', () => {
+      const approval = { required: 2, approvers: { users: ['U0CAROL1', 'U0DAVE01'] }, allowSelfApproval: true, expiresAfter: '30m' };
+      expect(configOf(twoServices({}, {}, { approval })).services.api!.environments.prod!.approval).toEqual({
+        required: 2,
+        approvers: { users: ['U0CAROL1', 'U0DAVE01'], groups: [] },
+        allowSelfApproval: true,
+        expiresAfterMs: 30 * 60_000,
+      });
+    });
+
+    it.each<[string, unknown, string[]]>([
+      ['no approvers', {}, ['services.api.environments.prod.approval.approvers: name at least one approver in users or groups']],
+      [
+        'more required than listed',
+        { required: 3, approvers: { users: ['U0CAROL1'] } },
+        ['services.api.environments.prod.approval.required: 3 approvals are required but approvers.users lists only 1; lower required or add approvers'],
+      ],
+      [
+        'a malformed user and group',
+        { approvers: { users: ['carol'], groups: ['release'] } },
+        [
+          'services.api.environments.prod.approval.approvers.users.0: expected a Slack user ID like U0123ABCD',
+          'services.api.environments.prod.approval.approvers.groups.0: expected a user group ID like S0123ABCD',
+        ],
+      ],
+      [
+        'a bad duration and flag',
+        { approvers: { groups: ['S0RELEASE'] }, expiresAfter: 'soon', allowSelfApproval: 'yes' },
+        [
+          'services.api.environments.prod.approval.allowSelfApproval: must be true or false',
+          'services.api.environments.prod.approval.expiresAfter: "soon" is not a duration: use a number and a unit, like 30s, 5m or 1h',
+        ],
+      ],
+      ['an unknown key', { approvers: { users: ['U0CAROL1'] }, quorum: 2 }, ['services.api.environments.prod.approval: Unrecognized key: "quorum"']],
+    ])('%s', (_name, approval, problems) => {
+      expect(problemsOf(twoServices({}, {}, { approval }))).toEqual(problems);
+    });
+  });
+
+  describe('dependsOn', () => {
+    it('lists services deployed before this one in a release', () => {
+      expect(configOf(twoServices({}, { dependsOn: ['web'] })).services.api!.dependsOn).toEqual(['web']);
+    });
+
+    it('an unknown service is named with its exact path', () => {
+      expect(problemsOf(twoServices({}, { dependsOn: ['web', 'billing'] }))).toEqual(['services.api.dependsOn.1: unknown service "billing"']);
+    });
+
+    it('a name that is not a service name', () => {
+      expect(problemsOf(twoServices({}, { dependsOn: ['Web'] }))).toContain(
+        'services.api.dependsOn.0: service names: use lowercase letters, digits, ".", "_" or "-", starting with a letter or digit',
+      );
+    });
+  });
+
+  describe('freezeWindows', () => {
+    const yearEnd = { name: 'Year-end freeze', from: '2026-12-20', to: '2027-01-03' };
+
+    it('a window covers everything unless it names environments or services', () => {
+      const config = configOf(
+        twoServices({
+          timezone: 'Europe/Berlin',
+          freezeWindows: [yearEnd, { name: 'Friday', cron: '0 16 * * 5', duration: '64h', timezone: 'Europe/Berlin', environments: ['prod'], services: ['api'] }],
+        }),
+      );
+      expect(config.timezone).toBe('Europe/Berlin');
+      expect(config.freezeWindows).toEqual([
+        { name: 'Year-end freeze', from: '2026-12-20', to: '2027-01-03', timezone: 'UTC' },
+        { name: 'Friday', cron: '0 16 * * 5', duration: 64 * 3_600_000, timezone: 'Europe/Berlin', environments: ['prod'], services: ['api'] },
+      ]);
+    });
+
+    it('an environment no service has, or an unknown service, is named with its exact path', () => {
+      expect(problemsOf(twoServices({ freezeWindows: [yearEnd, { ...yearEnd, environments: ['prod', 'qa'], services: ['api', 'billing'] }] }))).toEqual([
+        'freezeWindows.1.environments.1: no service has an environment "qa"',
+        'freezeWindows.1.services.1: unknown service "billing"',
+      ]);
+    });
+
+    it('an empty scope is a mistake, not "everything"', () => {
+      expect(problemsOf(twoServices({ freezeWindows: [{ ...yearEnd, environments: [] }] }))).toEqual([
+        expect.stringMatching(/^freezeWindows\.0\.environments: /),
+      ]);
+    });
+
+    it('problems inside the window keep their path next to the scope', () => {
+      expect(problemsOf(twoServices({ freezeWindows: [{ ...yearEnd, to: 'soon', environments: ['prod'] }] }))).toEqual([
+        'freezeWindows.0.to: "soon" is not a date like 2026-12-20 or a date and time like 2026-12-20T16:00',
+      ]);
+      expect(problemsOf(twoServices({ freezeWindows: ['weekends'] }))).toEqual([
+        'freezeWindows.0: a freeze window needs name, cron, duration and timezone (recurring) or name, from and to (a fixed range)',
+      ]);
+    });
+
+    it('scope problems are reported together with problems elsewhere', () => {
+      const raw = twoServices({ freezeWindows: [{ ...yearEnd, environments: ['qa'] }] }, { dependsOn: ['billing'] }, { deploy: webhook({ url: 'nope' }) });
+      expect(problemsOf(raw)).toEqual([
+        'services.api.environments.prod.deploy.url: Invalid URL',
+        'freezeWindows.0.environments.0: no service has an environment "qa"',
+        'services.api.dependsOn.0: unknown service "billing"',
+      ]);
+    });
+  });
+
+  describe('timezone and breakGlass', () => {
+    it('an unknown time zone', () => {
+      expect(problemsOf(twoServices({ timezone: 'Mars/Base' }))).toEqual(['timezone: unknown time zone "Mars/Base": use an IANA name like "Europe/Berlin" or "UTC"']);
+    });
+
+    it('break glass lists users and groups by ID', () => {
+      expect(configOf(twoServices({ breakGlass: { users: ['U0ERIN01'] } })).breakGlass).toEqual({ users: ['U0ERIN01'], groups: [] });
+      expect(problemsOf(twoServices({ breakGlass: { users: ['erin'], groups: ['U0123456'] } }))).toEqual([
+        'breakGlass.users.0: expected a Slack user ID like U0123ABCD',
+        'breakGlass.groups.0: expected a user group ID like S0123ABCD',
+      ]);
+      expect(problemsOf(twoServices({ breakGlass: { people: [] } }))).toEqual(['breakGlass: Unrecognized key: "people"']);
+    });
+  });
+});
+
+describe('dependsOn cycles', () => {
+  it('are refused when the config is read, naming the cycle', () => {
+    const hook = { type: 'webhook', url: 'https://deploy.example.com/hook', secret: '0123456789abcdef0' };
+    const result = parseShipmateConfig(
+      {
+        defaults: { channel: 'C0DEPLOYS' },
+        services: {
+          api: { dependsOn: ['db'], environments: { prod: { deploy: hook } } },
+          db: { dependsOn: ['api'], environments: { prod: { deploy: hook } } },
+        },
+      },
+      {},
+    );
+    expect(result).toEqual({ ok: false, problems: ['services: dependsOn has a cycle: api → db → api'] });
   });
 });

@@ -1,6 +1,7 @@
 import type { AuditLog } from '../../../src/core/ports';
 import type { AuditEntry } from '../../../src/core/types';
 
+/** Like the SQLite audit log: newest first; a service sees its own rows (`api`, `api/<env>`). */
 export class FakeAuditLog implements AuditLog {
   readonly entries: AuditEntry[] = [];
 
@@ -8,7 +9,10 @@ export class FakeAuditLog implements AuditLog {
     this.entries.push(entry);
   }
 
-  list(limit: number): AuditEntry[] {
-    return this.entries.slice(-limit).reverse();
+  list(limit: number, service?: string): AuditEntry[] {
+    return this.entries
+      .filter((e) => service === undefined || e.subject === service || e.subject.startsWith(`${service}/`))
+      .reverse()
+      .slice(0, limit);
   }
 }

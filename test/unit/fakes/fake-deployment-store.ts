@@ -2,27 +2,34 @@ import { ConflictError } from '../../../src/core/errors';
 import type { DeploymentStore } from '../../../src/core/ports';
 import { ACTIVE_STATUSES, type Deployment, type DeploymentStatus, type NewDeployment } from '../../../src/core/types';
 
-const copy = (d: Deployment): Deployment => ({ ...d });
+const copy = (d: Deployment): Deployment => ({ ...d, approvals: d.approvals.map((a) => ({ userId: a.userId, at: new Date(a.at) })) });
 
 /**
- * An in-memory DeploymentStore with the same rules as the SQLite one: IDs count from 1, one active
- * deploy per target, reads return copies so callers cannot change stored rows by accident.
+ * An in-memory DeploymentStore with the same rules as the SQLite one: IDs count from 1, request
+ * keys are unique, a new deploy awaits approval when it needs some and is queued otherwise, at
+ * most one deploy per target is `deploying` (the unique index), and reads return copies so
+ * callers cannot change stored rows by accident.
  */
 export class FakeDeploymentStore implements DeploymentStore {
   private readonly rows: Deployment[] = [];
 
   create(input: NewDeployment, now: Date): Deployment {
-    if (this.active(input.service, input.environment)) {
-      throw new ConflictError(`${input.service} is already being deployed to ${input.environment}.`);
+    if (input.requestKey !== null && this.rows.some((d) => d.requestKey === input.requestKey)) {
+      throw new Error(`UNIQUE constraint failed: deployments.request_key (${input.requestKey})`);
     }
     const deployment: Deployment = {
       ...input,
       id: this.rows.length + 1,
-      status: 'queued',
+      status: input.approvalsRequired > 0 ? 'awaiting_approval' : 'queued',
       createdAt: new Date(now),
       startedAt: null,
       finishedAt: null,
       error: null,
+      approvals: [],
+      expiresAt: input.expiresAt && new Date(input.expiresAt),
+      decidedBy: null,
+      decisionReason: null,
+      releaseId: input.releaseId ?? null,
     };
     this.rows.push(deployment);
     return copy(deployment);
@@ -38,11 +45,15 @@ export class FakeDeploymentStore implements DeploymentStore {
     return found && copy(found);
   }
 
+  /** Like the SQL: the deploying one if there is one, else the oldest that is not over. */
   active(service: string, environment: string): Deployment | undefined {
-    const found = this.rows.find(
-      (d) => d.service === service && d.environment === environment && ACTIVE_STATUSES.includes(d.status),
-    );
+    const open = this.rows.filter((d) => d.service === service && d.environment === environment && ACTIVE_STATUSES.includes(d.status));
+    const found = open.find((d) => d.status === 'deploying') ?? open[0];
     return found && copy(found);
+  }
+
+  queued(service: string, environment: string): Deployment[] {
+    return this.rows.filter((d) => d.service === service && d.environment === environment && d.status === 'queued').map(copy);
   }
 
   withStatus(status: DeploymentStatus): Deployment[] {
@@ -72,14 +83,24 @@ export class FakeDeploymentStore implements DeploymentStore {
     const index = this.rows.findIndex((d) => d.id === deployment.id);
     if (index < 0) throw new Error(`no deployment ${deployment.id}`);
     const stored = this.rows[index]!;
+    // The unique index on (service, environment) WHERE status = 'deploying'.
+    const running = this.rows.find(
+      (d) => d.id !== stored.id && d.service === stored.service && d.environment === stored.environment && d.status === 'deploying',
+    );
+    if (deployment.status === 'deploying' && running) {
+      throw new ConflictError(`${stored.service} is already being deployed to ${stored.environment}.`);
+    }
     // Like the SQL UPDATE: only the fields that change over a deploy's life.
-    this.rows[index] = {
+    this.rows[index] = copy({
       ...stored,
       status: deployment.status,
       startedAt: deployment.startedAt,
       finishedAt: deployment.finishedAt,
       error: deployment.error,
-    };
+      approvals: deployment.approvals,
+      decidedBy: deployment.decidedBy,
+      decisionReason: deployment.decisionReason,
+    });
   }
 
   /** Every stored deployment, oldest first: for assertions. */

@@ -17,7 +17,8 @@ export interface FakeEffectRow {
 
 /**
  * An in-memory EffectQueue with the SQLite queue's rules: duplicate idempotency keys are ignored,
- * only the oldest pending effect of a flow (per lane) is due, and every outcome counts an attempt.
+ * nothing is due before its `notBefore`, in the slack and work lanes only the oldest pending
+ * effect of a flow is due, in the timer lane every due one is, and each claim counts an attempt.
  */
 export class FakeEffectQueue implements EffectQueue {
   readonly rows: FakeEffectRow[] = [];
@@ -36,7 +37,7 @@ export class FakeEffectQueue implements EffectQueue {
         payload: structuredClone(e.payload),
         attempts: 0,
         status: 'pending',
-        notBefore: new Date(now),
+        notBefore: new Date(e.notBefore ?? now),
         lastError: null,
         finishedAt: null,
       });
@@ -44,13 +45,14 @@ export class FakeEffectQueue implements EffectQueue {
   }
 
   due(lane: Lane, now: Date, limit: number): QueuedEffect[] {
-    const heads = new Map<string, FakeEffectRow>();
-    for (const r of this.rows) {
-      if (r.status === 'pending' && r.lane === lane && !heads.has(r.flowId)) heads.set(r.flowId, r);
-    }
-    return [...heads.values()]
-      .filter((r) => r.notBefore.getTime() <= now.getTime())
-      .sort((a, b) => a.id - b.id)
+    const pending = this.rows.filter((r) => r.status === 'pending' && r.lane === lane);
+    const isDue = (r: FakeEffectRow) => r.notBefore.getTime() <= now.getTime();
+    // Timers are independent: every due one, earliest first. Elsewhere only a flow's oldest.
+    const candidates =
+      lane === 'timer'
+        ? pending.filter(isDue).sort((a, b) => a.notBefore.getTime() - b.notBefore.getTime() || a.id - b.id)
+        : pending.filter((r) => pending.find((head) => head.flowId === r.flowId) === r && isDue(r));
+    return candidates
       .slice(0, limit)
       .map((r) => ({
         id: r.id,

@@ -3,7 +3,7 @@ import { backoffMs, EffectWorker, type EffectHandler, type EffectWorkerDeps, typ
 import { FlowRunner } from '../../../flows/flow-runner';
 import { ExternalServiceError } from '../../../src/core/errors';
 import type { QueuedEffect } from '../../../src/core/ports';
-import type { Deployment } from '../../../src/core/types';
+import type { NewDeployment } from '../../../src/core/types';
 import { ManualClock } from '../../support/manual-clock';
 import { FakeAuditLog } from '../fakes/fake-audit-log';
 import { FakeDeploymentStore } from '../fakes/fake-deployment-store';
@@ -29,6 +29,21 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 /** Lets queued promise callbacks run; no timers, no wall clock. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+const newDeployment = (service: string, environment: string, overrides: Partial<NewDeployment> = {}): NewDeployment => ({
+  service,
+  environment,
+  version: '1.4.2',
+  requestedBy: 'U0ALICE',
+  source: 'slash_command',
+  channel: 'C0DEPLOYS',
+  requestKey: null,
+  approvalsRequired: 0,
+  expiresAt: null,
+  waitInQueue: false,
+  breakGlassReason: null,
+  ...overrides,
+});
 
 const finishedOk: DeployEvent = { type: 'finished', outcome: { ok: true, summary: 'The webhook answered 200.' } };
 
@@ -65,6 +80,11 @@ function setup(options: { handlers?: Record<string, EffectHandler>; maxAttempts?
       record(e);
       return finishedOk;
     },
+    // As in main.ts: a timer's payload is the event it delivers when due.
+    timer: async (e) => {
+      record(e);
+      return e.payload as { type: string };
+    },
     ...options.handlers,
   };
   worker = new EffectWorker({
@@ -80,7 +100,7 @@ function setup(options: { handlers?: Record<string, EffectHandler>; maxAttempts?
 
   /** Requests and starts a deploy the way DeployService does; the runner kicks the worker. */
   function startDeploy(service = 'api', environment = 'staging'): number {
-    const d = store.create({ service, environment, version: '1.4.2', requestedBy: 'U0ALICE', source: 'slash_command', channel: 'C0DEPLOYS', requestKey: null }, clock.now());
+    const d = store.create(newDeployment(service, environment), clock.now());
     runner.dispatch(deployFlowId(d.id), { type: 'requested' });
     runner.dispatch(deployFlowId(d.id), { type: 'start' });
     return d.id;
@@ -93,8 +113,18 @@ function setup(options: { handlers?: Record<string, EffectHandler>; maxAttempts?
     await worker!.idle();
   }
 
+  /** Requests a deploy that needs one approval within `expiresInMs`; it waits for approval. */
+  function requestApproval(expiresInMs: number): number {
+    const d = store.create(
+      newDeployment('api', 'prod', { approvalsRequired: 1, expiresAt: new Date(clock.now().getTime() + expiresInMs) }),
+      clock.now(),
+    );
+    runner.dispatch(deployFlowId(d.id), { type: 'requested' });
+    return d.id;
+  }
+
   const keys = (prefix = '') => calls.map((c) => c.key).filter((k) => k.startsWith(prefix));
-  return { clock, store, queue, uow, log, calls, keys, worker, startDeploy, advance, record };
+  return { clock, store, queue, uow, log, calls, keys, worker, runner, startDeploy, requestApproval, advance, record };
 }
 
 describe('backoffMs', () => {
@@ -374,5 +404,67 @@ describe('EffectWorker', () => {
       ['deploy:1:card.deploying', 'pending'],
       ['deploy:1:deploy', 'pending'],
     ]);
+  });
+
+  describe('timers', () => {
+    const HOUR = 3_600_000;
+
+    it('fires a timer only when it is due, and delivers its event to the flow', async () => {
+      const { worker, requestApproval, store, keys, queue, advance } = setup();
+      const id = requestApproval(HOUR);
+      await worker.idle();
+      expect(keys()).toEqual(['deploy:1:card.post']);
+      expect(queue.byKey('deploy:1:timer.approval-expiry')).toMatchObject({ lane: 'timer', status: 'pending' });
+
+      await advance(HOUR - 1);
+      expect(keys('deploy:1:timer')).toEqual([]);
+      expect(store.get(id)!.status).toBe('awaiting_approval');
+
+      await advance(1);
+      expect(store.get(id)).toMatchObject({ status: 'expired' });
+      expect(keys()).toEqual(['deploy:1:card.post', 'deploy:1:timer.approval-expiry', 'deploy:1:card.expired', 'deploy:1:reply.expired']);
+      expect(queue.pendingCount()).toBe(0);
+    });
+
+    it('a timer does not wait behind its flow’s pending Slack messages', async () => {
+      const gate = deferred();
+      const { worker, requestApproval, store, keys, clock, record } = setup({
+        handlers: {
+          'message.post': async (e) => {
+            record(e);
+            await gate.promise;
+          },
+        },
+      });
+      const id = requestApproval(HOUR);
+      await settle();
+      expect(keys()).toEqual(['deploy:1:card.post']); // still posting
+
+      clock.advance(HOUR);
+      worker.kick();
+      await settle();
+      await settle();
+      expect(keys()).toEqual(['deploy:1:card.post', 'deploy:1:timer.approval-expiry']);
+      expect(store.get(id)!.status).toBe('expired');
+
+      gate.resolve();
+      await worker.idle();
+      expect(keys()).toEqual(['deploy:1:card.post', 'deploy:1:timer.approval-expiry', 'deploy:1:card.expired', 'deploy:1:reply.expired']);
+    });
+
+    it('an expiry timer that fires after the deploy was approved changes nothing', async () => {
+      const { worker, requestApproval, store, runner, keys, advance, clock } = setup();
+      const id = requestApproval(HOUR);
+      await worker.idle();
+      const approved: DeployEvent = { type: 'approved', approval: { userId: 'U0CAROL', at: clock.now().toISOString() } };
+      runner.dispatch(deployFlowId(id), approved);
+      await worker.idle();
+      expect(store.get(id)!.status).toBe('queued');
+
+      await advance(HOUR);
+      expect(keys('deploy:1:timer')).toEqual(['deploy:1:timer.approval-expiry']); // it fired ...
+      expect(store.get(id)!.status).toBe('queued'); // ... and the flow ignored it
+      expect(keys()).not.toContain('deploy:1:reply.expired');
+    });
   });
 });

@@ -1,0 +1,149 @@
+import { findEnvironment, type ShipmateConfig } from '../src/core/config';
+import { ValidationError } from '../src/core/errors';
+import type { ReleaseStore } from '../src/core/ports';
+import { describePlan } from '../src/core/release-plan';
+import { parseWhen } from '../src/core/schedule';
+import type { Release } from '../src/core/types';
+import type { ReleaseService } from '../flows/release-service';
+import { isVersion, type Invocation } from './deploy-command';
+import type { Reply } from './reply';
+import { extractFlags, tokenize } from './tokenize';
+
+export const releaseUsage = [
+  '`/release`  open a form to plan a release',
+  '`/release create <name> <service>@<version>… to <environment> [at <time>] [--notes "…"]`',
+  '    e.g. `/release create checkout-v2 api@1.4.2 web@2.0.1 to prod at tomorrow 10:00`',
+  '`/release status [name]`  releases and their waves',
+  '`/release pause|resume|abort <name>`',
+].join('\n');
+
+export type ReleaseInput =
+  | { action: 'form' }
+  | { action: 'help' }
+  | { action: 'create'; name: string; items: { name: string; version: string }[]; environment: string; at?: string; notes?: string }
+  | { action: 'status'; name?: string }
+  | { action: 'control'; control: 'pause' | 'resume' | 'abort'; name: string };
+
+export interface ReleaseCommandDeps {
+  config: ShipmateConfig;
+  releases: ReleaseStore;
+  releaseService: ReleaseService;
+  now: () => Date;
+}
+
+export class ReleaseUsageError extends ValidationError {}
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
+
+/** The text after `/release create`: `<name> a@1 b@2 to prod [at …]`. */
+export function parseCreate(words: string[], notes?: string): ReleaseInput {
+  const [name, ...rest] = words;
+  if (!name || !NAME.test(name)) throw new ReleaseUsageError(`Name the release first: letters, digits, ".", "_" or "-", e.g. \`/release create checkout-v2 api@1.4.2 to prod\`.`);
+  const to = rest.indexOf('to');
+  if (to < 0) throw new ReleaseUsageError('Say where: add `to <environment>` after the services.');
+  const items = rest.slice(0, to).map((word) => {
+    const [service = '', version = '', ...extra] = word.split('@');
+    if (!service || extra.length > 0 || !isVersion(version)) {
+      throw new ReleaseUsageError(`"${word}" is not service@version; use a semantic version or commit SHA, e.g. api@1.4.2.`);
+    }
+    return { name: service, version };
+  });
+  if (items.length === 0) throw new ReleaseUsageError('List the services to release as service@version before `to`.');
+  const [environment, ...tail] = rest.slice(to + 1);
+  if (!environment) throw new ReleaseUsageError('Which environment? Add it after `to`.');
+  if (tail.length > 0 && tail[0] !== 'at') throw new ReleaseUsageError(`Unexpected "${tail.join(' ')}" after the environment; to schedule it, write \`at <time>\`.`);
+  if (tail[0] === 'at' && tail.length < 2) throw new ReleaseUsageError('Say when after `at`, e.g. `at 2026-11-24 10:00` or `at tomorrow 10:00`.');
+  return { action: 'create', name, items, environment, ...(tail.length ? { at: tail.slice(1).join(' ') } : {}), ...(notes ? { notes } : {}) };
+}
+
+export function parseRelease(text: string): ReleaseInput {
+  const parsed = extractFlags(tokenize(text), ['--notes'], ['--notes']);
+  if ('error' in parsed) throw new ReleaseUsageError(parsed.error);
+  const [first, ...rest] = parsed.words;
+  const notes = parsed.flags.get('--notes');
+  switch (first) {
+    case undefined:
+      return { action: 'form' };
+    case 'help':
+      return { action: 'help' };
+    case 'create':
+      return parseCreate(rest, typeof notes === 'string' ? notes : undefined);
+    case 'status':
+      if (rest.length > 1) throw new ReleaseUsageError('`/release status` takes at most one release name.');
+      return rest[0] ? { action: 'status', name: rest[0] } : { action: 'status' };
+    case 'pause':
+    case 'resume':
+    case 'abort':
+      if (rest.length !== 1) throw new ReleaseUsageError(`\`/release ${first}\` needs the release's name.`);
+      return { action: 'control', control: first, name: rest[0]! };
+    default:
+      throw new ReleaseUsageError(`"${first}" is not a /release subcommand.`);
+  }
+}
+
+function summary(r: Release): string {
+  const done = Object.values(r.results).filter((x) => x.status === 'succeeded').length;
+  const total = r.waves.reduce((n, w) => n + w.services.length, 0);
+  const when = r.status === 'scheduled' && r.scheduledFor ? `, starts ${r.scheduledFor.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
+  return `*${r.name}* → ${r.environment}: ${r.status} (${done}/${total} services${when}) · #${r.id} by <@${r.requestedBy}>`;
+}
+
+/** Checks services and environment against shipmate.yml and creates the release. */
+export function createRelease(deps: ReleaseCommandDeps, input: Extract<ReleaseInput, { action: 'create' }>, invocation: Invocation & { channel: string }): Reply {
+  const { config } = deps;
+  for (const item of input.items) {
+    if (!Object.hasOwn(config.services, item.name)) {
+      throw new ReleaseUsageError(`Unknown service "${item.name}". Services in shipmate.yml: ${Object.keys(config.services).join(', ')}.`);
+    }
+    if (!findEnvironment(config, item.name, input.environment)) {
+      throw new ReleaseUsageError(`${item.name} has no environment "${input.environment}".`);
+    }
+  }
+  const at = input.at ? parseWhen(input.at, deps.now(), config.timezone) : undefined;
+  const { release, duplicate } = deps.releaseService.create(
+    {
+      name: input.name,
+      environment: input.environment,
+      items: input.items,
+      channel: invocation.channel,
+      ...(at ? { at } : {}),
+      ...(input.notes ? { notes: input.notes } : {}),
+      ...(invocation.requestKey ? { requestKey: invocation.requestKey } : {}),
+    },
+    invocation.actor,
+  );
+  if (duplicate) return { kind: 'text', text: `Release ${release.name} (#${release.id}) was already created.` };
+  const plan = describePlan(release.waves).join('\n');
+  const when = at ? `It starts at ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC.` : 'It starts now.';
+  return { kind: 'text', text: `Release ${release.name} (#${release.id}) to ${release.environment}. ${when}\n${plan}` };
+}
+
+export const releaseCommand = {
+  name: 'release',
+  usage: releaseUsage,
+  parse: parseRelease,
+  isUsageError: (error: unknown): boolean => error instanceof ReleaseUsageError,
+
+  run(deps: ReleaseCommandDeps, input: Exclude<ReleaseInput, { action: 'form' }>, invocation: Invocation & { channel: string }): Reply {
+    switch (input.action) {
+      case 'help':
+        return { kind: 'text', text: `*Releases* deploy several services in waves, in dependency order.\n${releaseUsage}` };
+      case 'create':
+        return createRelease(deps, input, invocation);
+      case 'status': {
+        if (input.name) {
+          const r = deps.releases.activeByName(input.name) ?? deps.releases.latest(50).find((x) => x.name === input.name);
+          if (!r) throw new ReleaseUsageError(`No release is named "${input.name}".`);
+          const waves = r.waves.map((w) => `Wave ${w.index}: ${w.services.map((s) => `${s.name} ${s.version} (${r.results[s.name]?.status ?? 'pending'})`).join(', ')}`);
+          return { kind: 'text', text: [summary(r), ...waves].join('\n') };
+        }
+        const latest = deps.releases.latest(10);
+        return { kind: 'text', text: latest.length ? ['*Releases*', ...latest.map(summary)].join('\n') : 'No releases yet. `/release help` shows how to plan one.' };
+      }
+      case 'control': {
+        const r = deps.releaseService.control(input.name, input.control, invocation.actor);
+        return { kind: 'text', text: `Release ${r.name} is ${r.status}.` };
+      }
+    }
+  },
+};

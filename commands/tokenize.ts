@@ -1,0 +1,53 @@
+import { parse } from 'shell-quote';
+
+/**
+ * Slack turns typed quotes into typographic ones; people mean plain quotes. A lone ’ is an
+ * apostrophe ("it’s") and stays; only a ‘…’ pair counts as single quotes.
+ */
+const SMART_DOUBLE = /[“”„]/g;
+const SMART_SINGLE_PAIR = /‘([^‘’]*)’/g;
+
+/**
+ * Splits command text into words, honouring "quoted phrases" (straight or typographic quotes).
+ * Shell operators and variables are kept as the literal text the person typed.
+ */
+export function tokenize(text: string): string[] {
+  const normalized = text.replace(SMART_DOUBLE, '"').replace(SMART_SINGLE_PAIR, "'$1'");
+  return parse(normalized, (name) => `$${name}`).map((token) => {
+    if (typeof token === 'string') return token;
+    if ('op' in token && token.op === 'glob') return token.pattern;
+    if ('op' in token) return token.op;
+    return 'comment' in token ? `#${token.comment}` : String(token);
+  });
+}
+
+export interface Flags {
+  words: string[];
+  flags: Map<string, string | true>;
+}
+
+/**
+ * Separates `--name` and `--name value` flags from the words. `valued` names the flags that take
+ * a value; anything else starting with -- must be in `known`.
+ */
+export function extractFlags(tokens: string[], known: readonly string[], valued: readonly string[]): Flags | { error: string } {
+  const words: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (!token.startsWith('--')) {
+      words.push(token);
+      continue;
+    }
+    if (!known.includes(token)) return { error: `Unknown option ${token}. Options: ${known.join(', ')}.` };
+    if (valued.includes(token)) {
+      const value = tokens[i + 1];
+      if (value === undefined || value.startsWith('--') || value.trim() === '') return { error: `${token} needs a value in quotes, e.g. ${token} "hotfix for INC-42".` };
+      flags.set(token, value);
+      i++;
+    } else {
+      flags.set(token, true);
+    }
+  }
+  return { words, flags };
+}

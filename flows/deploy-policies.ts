@@ -1,0 +1,25 @@
+import type { ShipmateConfig } from '../src/core/config';
+import { findEnvironment } from '../src/core/config';
+import { activeFreeze, describeFreeze } from '../src/core/freeze-windows';
+import type { UserDirectory } from '../src/core/ports';
+import type { DeployPolicies } from './deploy-service';
+
+/** The deploy rules of shipmate.yml: approvals per environment, freeze windows, who may break glass. */
+export function createDeployPolicies(config: ShipmateConfig, directory: UserDirectory): DeployPolicies {
+  const inGroups = async (userId: string, groups: readonly string[]): Promise<boolean> => {
+    for (const group of groups) if ((await directory.membersOf(group)).includes(userId)) return true;
+    return false;
+  };
+  return {
+    approval: (service, environment) => findEnvironment(config, service, environment)?.approval,
+    freeze(service, environment, at) {
+      const windows = config.freezeWindows.filter(
+        (w) => (!w.environments || w.environments.includes(environment)) && (!w.services || w.services.includes(service)),
+      );
+      const freeze = activeFreeze(windows, at);
+      return freeze && { name: freeze.name, description: describeFreeze(freeze, config.timezone) };
+    },
+    mayBreakGlass: async (userId) => config.breakGlass.users.includes(userId) || inGroups(userId, config.breakGlass.groups),
+    groupMembers: (groupId) => directory.membersOf(groupId),
+  };
+}

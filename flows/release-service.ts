@@ -1,0 +1,126 @@
+import type { Clock } from '../src/core/clock';
+import { AppError, NotFoundError } from '../src/core/errors';
+import { planWaves, type ReleaseItem } from '../src/core/release-plan';
+import type { AuditLog, QueuedEffect, ReleaseStore, UnitOfWork } from '../src/core/ports';
+import type { Actor, Deployment, Release } from '../src/core/types';
+import type { DeployService } from './deploy-service';
+import type { EffectHandler } from './effect-worker';
+import type { FlowRunner } from './flow-runner';
+import { type ReleaseEvent, releaseFlowId, type WavePayload } from './release-flow';
+
+export interface ReleaseServiceDeps {
+  releases: ReleaseStore;
+  audit: AuditLog;
+  uow: UnitOfWork;
+  runner: FlowRunner;
+  clock: Clock;
+  deployService: DeployService;
+  /** A service's dependencies, from shipmate.yml. */
+  dependsOn: (service: string) => readonly string[];
+  /** The channel a service's deploy messages go to in an environment. */
+  channelFor: (service: string, environment: string) => string;
+  /** How late a scheduled release may still start after Shipmate was down. */
+  missedGraceMs: number;
+}
+
+export interface NewReleaseInput {
+  name: string;
+  environment: string;
+  items: ReleaseItem[];
+  channel: string;
+  at?: Date;
+  notes?: string;
+  requestKey?: string;
+}
+
+const FINISHED = { succeeded: true, failed: false, rejected: false, expired: false } as const;
+
+/** Plans releases into waves and runs them through the deploy flows, wave by wave. */
+export class ReleaseService {
+  constructor(private readonly deps: ReleaseServiceDeps) {
+    // A deploy that belongs to a release reports its outcome to it.
+    deps.runner.onTransition((flowId, state) => {
+      if (!flowId.startsWith('deploy:')) return;
+      const d = state as Deployment;
+      if (!d.releaseId || !(d.status in FINISHED)) return;
+      const event: ReleaseEvent = {
+        type: 'service-finished',
+        service: d.service,
+        ok: FINISHED[d.status as keyof typeof FINISHED],
+        ...(d.status === 'succeeded' ? {} : { error: d.error ?? d.decisionReason ?? d.status }),
+      };
+      deps.runner.dispatch(releaseFlowId(d.releaseId), event);
+    });
+  }
+
+  /** Plans (a dependency cycle is refused, naming it) and records the release; it starts now or at `at`. */
+  create(input: NewReleaseInput, actor: Actor): { release: Release; duplicate: boolean } {
+    const { releases, audit, uow, runner, clock } = this.deps;
+    const earlier = input.requestKey ? releases.findByRequestKey(input.requestKey) : undefined;
+    if (earlier) return { release: earlier, duplicate: true };
+    const waves = planWaves(input.items, this.deps.dependsOn);
+    return uow.transaction(() => {
+      const now = clock();
+      const release = releases.create(
+        {
+          name: input.name,
+          environment: input.environment,
+          waves,
+          requestedBy: actor.userId,
+          source: actor.source,
+          channel: input.channel,
+          notes: input.notes ?? null,
+          requestKey: input.requestKey ?? null,
+          scheduledFor: input.at ?? null,
+        },
+        now,
+      );
+      audit.record({ at: now, actor: actor.userId, source: actor.source, action: 'release.created', subject: `release/${input.name}`, detail: { releaseId: release.id, environment: input.environment, items: input.items, at: input.at?.toISOString() } });
+      const event: ReleaseEvent = { type: 'created', missedGraceMs: this.deps.missedGraceMs };
+      runner.dispatch(releaseFlowId(release.id), event);
+      return { release: releases.get(release.id)!, duplicate: false };
+    });
+  }
+
+  /** Pause, resume or abort, by name (the active release) or by id. */
+  control(ref: string | number, action: 'pause' | 'resume' | 'abort', actor: Actor): Release {
+    const release = typeof ref === 'number' ? this.deps.releases.get(ref) : this.deps.releases.activeByName(ref);
+    if (!release) throw new NotFoundError(typeof ref === 'number' ? `Release #${ref} does not exist.` : `No scheduled, running or paused release is named "${ref}". \`/release status\` lists them.`);
+    const event: ReleaseEvent = { type: action, by: actor.userId };
+    this.deps.runner.dispatch(releaseFlowId(release.id), event);
+    return this.deps.releases.get(release.id)!;
+  }
+
+  /** The effect handler that requests the deploys of one wave. */
+  waveHandler(): EffectHandler {
+    return async (effect: QueuedEffect) => {
+      const { releaseId, wave } = effect.payload as WavePayload;
+      const release = this.deps.releases.get(releaseId);
+      if (!release) throw new NotFoundError(`release ${releaseId} is gone`);
+      const started: { service: string; deploymentId: number }[] = [];
+      const refused: { service: string; error: string }[] = [];
+      for (const s of release.waves.find((w) => w.index === wave)?.services ?? []) {
+        try {
+          const { deployment } = await this.deps.deployService.request(
+            {
+              service: s.name,
+              environment: release.environment,
+              version: s.version,
+              channel: this.deps.channelFor(s.name, release.environment),
+              requestKey: `${releaseFlowId(release.id)}:${s.name}`,
+              queue: true,
+              releaseId: release.id,
+            },
+            { userId: release.requestedBy, source: 'system' },
+          );
+          started.push({ service: s.name, deploymentId: deployment.id });
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          refused.push({ service: s.name, error: error.userMessage });
+        }
+      }
+      const event: ReleaseEvent = { type: 'wave-started', wave, started, refused };
+      return event;
+    };
+  }
+}
