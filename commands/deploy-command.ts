@@ -12,6 +12,7 @@ export const deployUsage = [
   '`/deploy <service>@<version> to <environment>`  deploy a version, e.g. `/deploy api@1.4.2 to staging`',
   '    `--queue`  wait behind a running deploy or a lock instead of being refused',
   '    `--break-glass "reason"`  deploy during a freeze (allowed users only; audited and announced)',
+  '    `--force "reason"`  deploy although the commit\'s checks are not green (allowed users only; audited)',
   '`/deploy status [service]`  what runs where, locks and pending approvals',
   '`/deploy history <service> [environment]`  the latest deploys',
   '`/deploy lock <environment> [service] <reason>` and `/deploy unlock <environment> [service]`',
@@ -20,7 +21,7 @@ export const deployUsage = [
 ].join('\n');
 
 export type DeployInput =
-  | { action: 'deploy'; service: string; version: string; environment: string; queue: boolean; breakGlass?: string }
+  | { action: 'deploy'; service: string; version: string; environment: string; queue: boolean; breakGlass?: string; force?: string }
   | { action: 'status'; service?: string }
   | { action: 'history'; service: string; environment?: string }
   | { action: 'lock'; environment: string; words: string[] }
@@ -45,7 +46,7 @@ export interface Invocation {
 
 const HISTORY_LIMIT = 10;
 const AUDIT_LIMIT = 20;
-const OPTIONS = ['--queue', '--break-glass'];
+const OPTIONS = ['--queue', '--break-glass', '--force'];
 
 /** A semantic version (optionally with a leading v) or a git commit SHA. */
 export function isVersion(text: string): boolean {
@@ -67,6 +68,7 @@ function parseTarget(first: string, rest: string[], flags: Map<string, string | 
   if (target.length === 0) throw new UsageError(`Which environment? Add it: \`/deploy ${first} to staging\`.`);
   if (target.length > 1) throw new UsageError(`Expected one environment after "to", got "${target.join(' ')}".`);
   const breakGlass = flags.get('--break-glass');
+  const force = flags.get('--force');
   return {
     action: 'deploy',
     service,
@@ -74,12 +76,13 @@ function parseTarget(first: string, rest: string[], flags: Map<string, string | 
     environment: target[0]!,
     queue: flags.has('--queue'),
     ...(typeof breakGlass === 'string' ? { breakGlass } : {}),
+    ...(typeof force === 'string' ? { force } : {}),
   };
 }
 
 /** Turns the text after `/deploy` into an input, or says exactly what is wrong with it. */
 export function parseDeploy(text: string): DeployInput {
-  const parsed = extractFlags(tokenize(text), OPTIONS, ['--break-glass']);
+  const parsed = extractFlags(tokenize(text), OPTIONS, ['--break-glass', '--force']);
   if ('error' in parsed) throw new UsageError(parsed.error);
   const { words, flags } = parsed;
   const [first, ...rest] = words;
@@ -172,6 +175,7 @@ async function deploy(deps: DeployCommandDeps, input: Extract<DeployInput, { act
       requestKey: invocation.requestKey ?? null,
       queue: input.queue,
       ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
+      ...(input.force ? { force: input.force } : {}),
     },
     invocation.actor,
   );

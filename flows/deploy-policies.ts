@@ -1,5 +1,5 @@
 import type { ShipmateConfig } from '../src/core/config';
-import { findEnvironment } from '../src/core/config';
+import { findEnvironment, findService } from '../src/core/config';
 import { activeFreeze, describeFreeze } from '../src/core/freeze-windows';
 import type { UserDirectory } from '../src/core/ports';
 import type { DeployPolicies } from './deploy-service';
@@ -21,5 +21,12 @@ export function createDeployPolicies(config: ShipmateConfig, directory: UserDire
     },
     mayBreakGlass: async (userId) => config.breakGlass.users.includes(userId) || inGroups(userId, config.breakGlass.groups),
     groupMembers: (groupId) => directory.membersOf(groupId),
+    preflight(service, environment, version) {
+      const svc = findService(config, service);
+      if (!svc?.repository || !findEnvironment(config, service, environment)?.requireGreenChecks) return undefined;
+      // Semantic versions are tags (tagPrefix + version); anything else is a commit SHA.
+      const ref = /^[0-9a-f]{7,40}$/.test(version) ? version : `${svc.tagPrefix}${version.replace(/^v/, '')}`;
+      return { repository: svc.repository, ref };
+    },
   };
 }

@@ -1,7 +1,7 @@
 import { type ApprovalPolicy, decideApproval, decideRejection } from '../src/core/approval-policy';
 import type { Clock } from '../src/core/clock';
 import { ConflictError, NotFoundError, PermissionDeniedError } from '../src/core/errors';
-import type { AuditLog, Deployer, DeployerFactory, DeploymentStore, LockStore, QueuedEffect, UnitOfWork } from '../src/core/ports';
+import type { AuditLog, CommitChecks, Deployer, DeployerFactory, DeploymentStore, LockStore, QueuedEffect, UnitOfWork } from '../src/core/ports';
 import type { Actor, Deployment, NewDeployment } from '../src/core/types';
 import { type DeployEvent, deployFlowId } from './deploy-flow';
 import type { EffectHandler } from './effect-worker';
@@ -16,6 +16,8 @@ export interface DeployPolicies {
   mayBreakGlass(userId: string): Promise<boolean>;
   /** Members of a Slack user group. */
   groupMembers(groupId: string): Promise<readonly string[]>;
+  /** Where a version's commit checks must be green before deploying here, if they must. */
+  preflight(service: string, environment: string, version: string): { repository: string; ref: string } | undefined;
 }
 
 export interface DeployServiceDeps {
@@ -26,6 +28,7 @@ export interface DeployServiceDeps {
   runner: FlowRunner;
   clock: Clock;
   policies: DeployPolicies;
+  checks: CommitChecks;
   /** Told every deployer outcome, e.g. for metrics. */
   onOutcome?: (request: { service: string; environment: string }, ok: boolean) => void;
 }
@@ -42,6 +45,8 @@ export interface DeployRequestInput {
   breakGlass?: string;
   /** The release this deploy belongs to. */
   releaseId?: number;
+  /** Deploy although the commit's checks are not green; needs permission, is audited. */
+  force?: string;
 }
 
 export type RequestResult = { deployment: Deployment; duplicate: boolean; waitingFor?: string };
@@ -87,6 +92,7 @@ export class DeployService {
     if (freeze && !(await policies.mayBreakGlass(actor.userId))) {
       throw new PermissionDeniedError(`${input.environment} is frozen (${freeze.description}) and you are not allowed to break glass. Ask someone listed under breakGlass in shipmate.yml.`);
     }
+    const forced = await this.preflight(input, actor);
     const policy = policies.approval(input.service, input.environment);
 
     const result = uow.transaction((): RequestResult => {
@@ -123,6 +129,9 @@ export class DeployService {
       const deployment = store.create(fresh, now);
       const subject = `${input.service}/${input.environment}`;
       audit.record({ at: now, actor: actor.userId, source: actor.source, action: 'deploy.requested', subject, detail: { deploymentId: deployment.id, version: input.version, queue: fresh.waitInQueue } });
+      if (forced) {
+        audit.record({ at: now, actor: actor.userId, source: actor.source, action: 'preflight.forced', subject, detail: { deploymentId: deployment.id, reason: input.force, problems: forced } });
+      }
       if (freeze) {
         audit.record({ at: now, actor: actor.userId, source: actor.source, action: 'freeze.break-glass', subject, detail: { deploymentId: deployment.id, freeze: freeze.name, reason: input.breakGlass } });
       }
@@ -130,6 +139,27 @@ export class DeployService {
       return { deployment, duplicate: false, ...(waitingFor ? { waitingFor } : {}) };
     });
     return result;
+  }
+
+  /**
+   * Where the environment requires green checks, asks GitHub about the version's commit. Returns
+   * the problems that --force overrode (to audit), undefined when nothing had to be forced.
+   */
+  private async preflight(input: DeployRequestInput, actor: Actor): Promise<string[] | undefined> {
+    const where = this.deps.policies.preflight(input.service, input.environment, input.version);
+    if (!where) return undefined;
+    const verdict = await this.deps.checks.verify(where.repository, where.ref);
+    if (verdict.green) return undefined;
+    const listed = verdict.problems.map((p) => `• ${p}`).join('\n');
+    if (!input.force) {
+      throw new ConflictError(
+        `${where.repository}@${where.ref} does not have green checks, so it cannot go to ${input.environment}:\n${listed}\nSomeone allowed to break glass can deploy anyway with --force "reason".`,
+      );
+    }
+    if (!(await this.deps.policies.mayBreakGlass(actor.userId))) {
+      throw new PermissionDeniedError(`Only people listed under breakGlass in shipmate.yml may --force a deploy past failing checks.`);
+    }
+    return verdict.problems;
   }
 
   /** Counts an approval from a button click; returns what to tell the person who clicked. */

@@ -16,6 +16,7 @@ import type { Settings } from './config/settings';
 import { type Clock, systemClock } from './core/clock';
 import { channelFor, findService, type ShipmateConfig } from './core/config';
 import { createDeployerRegistry } from './deployers/deployer-registry';
+import { createGitHubCommitChecks } from './github/github-commit-checks';
 import { createOpsRoutes, opsRequestListener } from './http/ops-routes';
 import { scheduleReconciler } from './scheduler/reconciler';
 import { createSlackDirectory } from './slack/slack-directory';
@@ -126,6 +127,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     runner,
     clock,
     policies,
+    checks: createGitHubCommitChecks({ apiUrl: config.github.apiUrl, timeoutMs: config.github.timeout, ...(config.github.token ? { token: config.github.token } : {}) }),
     onOutcome: ({ service, environment }, ok) => metrics.deploys.inc({ service, environment, outcome: ok ? 'succeeded' : 'failed' }),
   });
   const lockService = new LockService({ locks, store: deployments, audit, uow, clock, deployService });

@@ -52,6 +52,8 @@ const environment = z.strictObject({
   channel: channel.optional(),
   /** Deploys here wait for approval. */
   approval: approvalPolicySchema.optional(),
+  /** Before deploying here, the version's commit must have green checks on GitHub (needs `repository`). */
+  requireGreenChecks: z.boolean({ error: 'must be true or false' }).default(false),
 });
 
 const serviceName = z.string().regex(NAME, `service names: ${nameRule}`);
@@ -85,6 +87,10 @@ const service = z.strictObject({
   description: z.string().optional(),
   /** Services that must be deployed before this one in a release. */
   dependsOn: z.array(serviceName).default([]),
+  /** The GitHub repository, `owner/name`, whose checks gate deploys where requireGreenChecks is on. */
+  repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name, e.g. acme/api').optional(),
+  /** How a semantic version maps to a git tag: "v" turns 1.4.2 into v1.4.2. Commit SHAs are used as they are. */
+  tagPrefix: z.string().default('v'),
   environments: z
     .record(z.string().regex(NAME, `environment names: ${nameRule}`), environment)
     .refine((envs) => Object.keys(envs).length > 0, 'declare at least one environment'),
@@ -102,6 +108,14 @@ export const shipmateConfigSchema = z
     freezeWindows: z.array(scopedFreezeWindow).default([]),
     /** Who may deploy during a freeze with --break-glass "reason". */
     breakGlass: slackUsers,
+    /** GitHub API access for pre-flight checks. */
+    github: z
+      .strictObject({
+        token: z.string().min(1, 'set it, e.g. token: ${GITHUB_TOKEN}').optional(),
+        apiUrl: z.url({ protocol: /^https?$/, error: 'Invalid URL' }).default('https://api.github.com'),
+        timeout: duration.default(10_000),
+      })
+      .default({ apiUrl: 'https://api.github.com', timeout: 10_000 }),
     releases: z
       .strictObject({
         /** A scheduled release found overdue at start-up still runs if it is at most this late. */
@@ -127,6 +141,11 @@ export const shipmateConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['services'], message: error.userMessage });
     }
     for (const [name, svc] of Object.entries(config.services)) {
+      for (const [envName, env] of Object.entries(svc.environments)) {
+        if (env.requireGreenChecks && !svc.repository) {
+          ctx.addIssue({ code: 'custom', path: ['services', name, 'environments', envName, 'requireGreenChecks'], message: `needs services.${name}.repository (owner/name) to know where the checks are` });
+        }
+      }
       svc.dependsOn.forEach((dep, i) => {
         if (!Object.hasOwn(config.services, dep)) {
           ctx.addIssue({ code: 'custom', path: ['services', name, 'dependsOn', i], message: `unknown service "${dep}"` });

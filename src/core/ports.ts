@@ -133,3 +133,11 @@ export interface DeployerFactory {
 export interface UserDirectory {
   membersOf(groupId: string): Promise<readonly string[]>;
 }
+
+/** The outcome of a version's commit checks on its repository. */
+export type ChecksVerdict = { green: true; summary: string } | { green: false; problems: string[] };
+
+/** CI results of a commit (GitHub: combined status and check runs). */
+export interface CommitChecks {
+  verify(repository: string, ref: string): Promise<ChecksVerdict>;
+}

@@ -16,7 +16,12 @@ describe('the shipmate CLI', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const base = () => ({ SHIPMATE_DB: join(dir, 'shipmate.db'), SHIPMATE_CONFIG: EXAMPLE, API_DEPLOY_WEBHOOK_SECRET: 'example-secret-0123456789' });
+  const base = () => ({
+    SHIPMATE_DB: join(dir, 'shipmate.db'),
+    SHIPMATE_CONFIG: EXAMPLE,
+    API_DEPLOY_WEBHOOK_SECRET: 'example-secret-0123456789',
+    GITHUB_TOKEN: 'ghp_example',
+  });
 
   describe('start with a missing or invalid setting', () => {
     it.each([

@@ -45,10 +45,12 @@ describe('parseShipmateConfig', () => {
         freezeWindows: [],
         breakGlass: { users: [], groups: [] },
         releases: { missedGrace: 15 * 60_000 },
+        github: { apiUrl: 'https://api.github.com', timeout: 10_000 },
         services: {
           api: {
             description: 'Public REST API',
             dependsOn: [],
+            tagPrefix: 'v',
             environments: {
               staging: {
                 deploy: {
@@ -58,9 +60,11 @@ describe('parseShipmateConfig', () => {
                   headers: {},
                   timeout: 30_000,
                 },
+                requireGreenChecks: false,
               },
               prod: {
                 deploy: { type: 'command', command: './deploy.sh', args: ['--wait'], env: {}, timeout: 600_000, outputTailLines: 20 },
+                requireGreenChecks: false,
               },
             },
           },

@@ -7,6 +7,7 @@ import { LockService } from '../../../flows/lock-service';
 import { parseShipmateConfig, type ShipmateConfig } from '../../../src/core/config';
 import { ManualClock } from '../../support/manual-clock';
 import { FakeAuditLog } from './fake-audit-log';
+import { FakeCommitChecks } from './fake-commit-checks';
 import { FakeDeploymentStore } from './fake-deployment-store';
 import { FakeEffectQueue } from './fake-effect-queue';
 import { FakeFlowEventLog } from './fake-flow-event-log';
@@ -45,7 +46,8 @@ export function deployWorld(config: ShipmateConfig, groups: Record<string, reado
     clock: clock.now,
     flows: [{ definition: deployFlow, states: deployFlowStates(store) }],
   });
-  const deployService = new DeployService({ store, locks, audit, uow, runner, clock: clock.now, policies: createDeployPolicies(config, directory) });
+  const checks = new FakeCommitChecks();
+  const deployService = new DeployService({ store, locks, audit, uow, runner, clock: clock.now, policies: createDeployPolicies(config, directory), checks });
   const lockService = new LockService({ locks, store, audit, uow, clock: clock.now, deployService });
   const deps: DeployCommandDeps = { config, deployments: store, locks, audit, deployService, lockService };
 
@@ -69,5 +71,5 @@ export function deployWorld(config: ShipmateConfig, groups: Record<string, reado
   const effectsOf = (id: number) => queue.rows.filter((r) => r.flowId === deployFlowId(id)).map((r) => r.step);
   const statuses = () => store.all().map((d) => `#${d.id} ${d.service}/${d.environment} ${d.status}`);
 
-  return { clock, store, locks, audit, queue, events, uow, directory, runner, deployService, lockService, deps, finish, fireTimers, effectsOf, statuses };
+  return { clock, store, locks, audit, queue, events, uow, directory, checks, runner, deployService, lockService, deps, finish, fireTimers, effectsOf, statuses };
 }
