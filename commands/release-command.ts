@@ -5,6 +5,7 @@ import { describePlan } from '../src/core/release-plan';
 import { parseWhen } from '../src/core/schedule';
 import type { Release } from '../src/core/types';
 import type { ReleaseService } from '../flows/release-service';
+import type { TrainService } from '../flows/train-service';
 import { isVersion, type Invocation } from './deploy-command';
 import type { Reply } from './reply';
 import { extractFlags, tokenize } from './tokenize';
@@ -15,6 +16,8 @@ export const releaseUsage = [
   '    e.g. `/release create checkout-v2 api@1.4.2 web@2.0.1 to prod at tomorrow 10:00`',
   '`/release status [name]`  releases and their waves',
   '`/release pause|resume|abort <name>`',
+  '`/release queue <train> <service>@<version>…`  ship versions with the next release train',
+  '`/release train <train>`  what waits for a train and when it leaves',
 ].join('\n');
 
 export type ReleaseInput =
@@ -22,12 +25,15 @@ export type ReleaseInput =
   | { action: 'help' }
   | { action: 'create'; name: string; items: { name: string; version: string }[]; environment: string; at?: string; notes?: string }
   | { action: 'status'; name?: string }
-  | { action: 'control'; control: 'pause' | 'resume' | 'abort'; name: string };
+  | { action: 'control'; control: 'pause' | 'resume' | 'abort'; name: string }
+  | { action: 'queue'; train: string; items: { name: string; version: string }[] }
+  | { action: 'train'; train: string };
 
 export interface ReleaseCommandDeps {
   config: ShipmateConfig;
   releases: ReleaseStore;
   releaseService: ReleaseService;
+  trainService: TrainService;
   now: () => Date;
 }
 
@@ -35,19 +41,23 @@ export class ReleaseUsageError extends ValidationError {}
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
 
-/** The text after `/release create`: `<name> a@1 b@2 to prod [at …]`. */
-export function parseCreate(words: string[], notes?: string): ReleaseInput {
-  const [name, ...rest] = words;
-  if (!name || !NAME.test(name)) throw new ReleaseUsageError(`Name the release first: letters, digits, ".", "_" or "-", e.g. \`/release create checkout-v2 api@1.4.2 to prod\`.`);
-  const to = rest.indexOf('to');
-  if (to < 0) throw new ReleaseUsageError('Say where: add `to <environment>` after the services.');
-  const items = rest.slice(0, to).map((word) => {
+function parseItems(words: string[]): { name: string; version: string }[] {
+  return words.map((word) => {
     const [service = '', version = '', ...extra] = word.split('@');
     if (!service || extra.length > 0 || !isVersion(version)) {
       throw new ReleaseUsageError(`"${word}" is not service@version; use a semantic version or commit SHA, e.g. api@1.4.2.`);
     }
     return { name: service, version };
   });
+}
+
+/** The text after `/release create`: `<name> a@1 b@2 to prod [at …]`. */
+export function parseCreate(words: string[], notes?: string): ReleaseInput {
+  const [name, ...rest] = words;
+  if (!name || !NAME.test(name)) throw new ReleaseUsageError(`Name the release first: letters, digits, ".", "_" or "-", e.g. \`/release create checkout-v2 api@1.4.2 to prod\`.`);
+  const to = rest.indexOf('to');
+  if (to < 0) throw new ReleaseUsageError('Say where: add `to <environment>` after the services.');
+  const items = parseItems(rest.slice(0, to));
   if (items.length === 0) throw new ReleaseUsageError('List the services to release as service@version before `to`.');
   const [environment, ...tail] = rest.slice(to + 1);
   if (!environment) throw new ReleaseUsageError('Which environment? Add it after `to`.');
@@ -76,6 +86,12 @@ export function parseRelease(text: string): ReleaseInput {
     case 'abort':
       if (rest.length !== 1) throw new ReleaseUsageError(`\`/release ${first}\` needs the release's name.`);
       return { action: 'control', control: first, name: rest[0]! };
+    case 'queue':
+      if (rest.length < 2) throw new ReleaseUsageError('`/release queue` needs a train and at least one service@version.');
+      return { action: 'queue', train: rest[0]!, items: parseItems(rest.slice(1)) };
+    case 'train':
+      if (rest.length !== 1) throw new ReleaseUsageError('`/release train` needs the train\'s name.');
+      return { action: 'train', train: rest[0]! };
     default:
       throw new ReleaseUsageError(`"${first}" is not a /release subcommand.`);
   }
@@ -139,6 +155,22 @@ export const releaseCommand = {
         }
         const latest = deps.releases.latest(10);
         return { kind: 'text', text: latest.length ? ['*Releases*', ...latest.map(summary)].join('\n') : 'No releases yet. `/release help` shows how to plan one.' };
+      }
+      case 'queue': {
+        const train = deps.trainService.train(input.train);
+        for (const item of input.items) {
+          if (!findEnvironment(deps.config, item.name, train.environment)) {
+            throw new ReleaseUsageError(`${item.name} has no environment "${train.environment}", where the ${train.name} train goes.`);
+          }
+        }
+        const { departsAt } = deps.trainService.queueVersions(input.train, input.items, invocation.actor);
+        const what = input.items.map((i) => `${i.name} ${i.version}`).join(', ');
+        return { kind: 'text', text: `Queued ${what} for the ${train.name} train to ${train.environment}, leaving ${departsAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.` };
+      }
+      case 'train': {
+        const { train, items, departsAt } = deps.trainService.status(input.train);
+        const waiting = items.length ? items.map((i) => `• ${i.service} ${i.version} (queued by <@${i.queuedBy}>)`).join('\n') : 'Nothing is queued yet.';
+        return { kind: 'text', text: `*${train.name}* train to ${train.environment} leaves ${departsAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.\n${waiting}` };
       }
       case 'control': {
         const r = deps.releaseService.control(input.name, input.control, invocation.actor);

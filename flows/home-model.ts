@@ -1,7 +1,7 @@
 import type { ShipmateConfig } from '../src/core/config';
 import { describeFreeze, upcomingFreezes } from '../src/core/freeze-windows';
-import type { DeploymentStore, LockStore } from '../src/core/ports';
-import type { Deployment, Lock } from '../src/core/types';
+import type { DeploymentStore, LockStore, ReleaseStore } from '../src/core/ports';
+import type { Deployment, Lock, Release } from '../src/core/types';
 import type { DeployPolicies } from './deploy-service';
 
 /** What one person sees on Shipmate's App Home tab. */
@@ -10,6 +10,8 @@ export interface HomeModel {
   /** Deploys this person could approve and has not yet. */
   awaitingMe: Deployment[];
   locks: Lock[];
+  /** Releases running, paused or scheduled, soonest first. */
+  releases: Release[];
   /** Freezes in force now or starting within the horizon, as sentences. */
   freezes: { active: boolean; description: string }[];
 }
@@ -19,7 +21,7 @@ const FREEZE_HORIZON_MS = 7 * 24 * 3600_000;
 export async function buildHomeModel(
   userId: string,
   now: Date,
-  deps: { config: ShipmateConfig; store: DeploymentStore; locks: LockStore; policies: DeployPolicies },
+  deps: { config: ShipmateConfig; store: DeploymentStore; locks: LockStore; releases: ReleaseStore; policies: DeployPolicies },
 ): Promise<HomeModel> {
   const { config, store, locks, policies } = deps;
   const active = (['deploying', 'queued', 'awaiting_approval'] as const).flatMap((s) => store.withStatus(s));
@@ -36,5 +38,6 @@ export async function buildHomeModel(
     active: f.startsAt <= now && now < f.endsAt,
     description: describeFreeze(f, config.timezone),
   }));
-  return { inProgress: active, awaitingMe, locks: locks.list(), freezes };
+  const releases = (['running', 'paused', 'scheduled'] as const).flatMap((s) => deps.releases.withStatus(s));
+  return { inProgress: active, awaitingMe, locks: locks.list(), releases, freezes };
 }

@@ -66,6 +66,12 @@ export interface ThreadReply {
   broadcast?: boolean;
 }
 
+/** A message of its own in a channel, not a flow's card: e.g. a train that left empty. */
+export interface Announcement {
+  channel: string;
+  text: string;
+}
+
 export function deployCard(d: Deployment): DeployCard {
   return {
     kind: 'deploy',

@@ -10,6 +10,7 @@ import { DeployService } from '../flows/deploy-service';
 import { LockService } from '../flows/lock-service';
 import { releaseFlow, releaseFlowStates } from '../flows/release-flow';
 import { ReleaseService } from '../flows/release-service';
+import { TrainService } from '../flows/train-service';
 import { EffectWorker } from '../flows/effect-worker';
 import { FlowRunner } from '../flows/flow-runner';
 import type { Settings } from './config/settings';
@@ -28,6 +29,7 @@ import { createSqliteDeploymentStore } from './store/sqlite-deployment-store';
 import { createSqliteEffectQueue, createSqliteFlowEventLog } from './store/sqlite-effect-queue';
 import { createSqliteLockStore } from './store/sqlite-lock-store';
 import { createSqliteReleaseStore } from './store/sqlite-release-store';
+import { createSqliteTrainStore } from './store/sqlite-train-store';
 import { createSqliteMessageStore } from './store/sqlite-message-store';
 import { createLogger, type Logger, slackLogger } from './telemetry/logger';
 import { createMetrics } from './telemetry/metrics';
@@ -142,8 +144,9 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     channelFor: (service, environment) => channelFor(config, service, environment),
     missedGraceMs: config.releases.missedGrace,
   });
-  const home = (userId: string) => buildHomeModel(userId, clock(), { config, store: deployments, locks, policies });
-  registerListeners(app, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, now: clock, home, log, metrics });
+  const trainService = new TrainService({ config, trains: createSqliteTrainStore(db), queue, audit, uow, clock, releaseService, onQueued: () => worker?.kick() });
+  const home = (userId: string) => buildHomeModel(userId, clock(), { config, store: deployments, locks, releases, policies });
+  registerListeners(app, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, log, metrics });
 
   worker = new EffectWorker({
     queue,
@@ -161,6 +164,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   });
   const tick = (): void => {
     deployService.resume();
+    trainService.runDue();
     worker!.kick();
   };
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { approvalPolicySchema } from './approval-policy';
 import { ValidationError } from './errors';
 import { duration } from './duration';
-import { type FreezeWindow, freezeWindowSchema, timeZone } from './freeze-windows';
+import { cronExpression, type FreezeWindow, freezeWindowSchema, timeZone } from './freeze-windows';
 import { planWaves } from './release-plan';
 
 export { duration };
@@ -82,6 +82,15 @@ const scopedFreezeWindow = z.unknown().transform((input, ctx): ScopedFreezeWindo
   return { ...parsedWindow.data, ...parsedScope.data };
 });
 
+/** A recurring release: at each departure, the versions queued for it go out as one release. */
+const train = z.strictObject({
+  name: z.string().regex(NAME, `train names: ${nameRule}`),
+  cron: cronExpression,
+  timezone: timeZone.default('UTC'),
+  environment: environmentName,
+  channel: channel.optional(),
+});
+
 const service = z.strictObject({
   channel: channel.optional(),
   description: z.string().optional(),
@@ -108,6 +117,8 @@ export const shipmateConfigSchema = z
     freezeWindows: z.array(scopedFreezeWindow).default([]),
     /** Who may deploy during a freeze with --break-glass "reason". */
     breakGlass: slackUsers,
+    /** Release trains, e.g. every Tuesday at 10:00. */
+    trains: z.array(train).default([]),
     /** GitHub API access for pre-flight checks. */
     github: z
       .strictObject({
@@ -125,6 +136,11 @@ export const shipmateConfigSchema = z
   })
   .superRefine((config, ctx) => {
     const environments = new Set(Object.values(config.services).flatMap((s) => Object.keys(s.environments)));
+    config.trains.forEach((t, i) => {
+      if (!environments.has(t.environment)) ctx.addIssue({ code: 'custom', path: ['trains', i, 'environment'], message: `no service has an environment "${t.environment}"` });
+      if (!t.channel && !config.defaults.channel) ctx.addIssue({ code: 'custom', path: ['trains', i, 'channel'], message: 'set a channel for the train or defaults.channel' });
+      if (config.trains.findIndex((o) => o.name === t.name) !== i) ctx.addIssue({ code: 'custom', path: ['trains', i, 'name'], message: `another train is already named "${t.name}"` });
+    });
     config.freezeWindows.forEach((w, i) => {
       w.environments?.forEach((env, j) => {
         if (!environments.has(env)) ctx.addIssue({ code: 'custom', path: ['freezeWindows', i, 'environments', j], message: `no service has an environment "${env}"` });

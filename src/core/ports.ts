@@ -141,3 +141,21 @@ export type ChecksVerdict = { green: true; summary: string } | { green: false; p
 export interface CommitChecks {
   verify(repository: string, ref: string): Promise<ChecksVerdict>;
 }
+
+export interface TrainItem {
+  service: string;
+  version: string;
+  queuedBy: string;
+  queuedAt: Date;
+}
+
+/** What waits for each release train, and when each last departed. */
+export interface TrainStore {
+  /** Adds a service's version to the train, replacing a version queued earlier. */
+  queue(train: string, item: TrainItem): void;
+  items(train: string): TrainItem[];
+  /** Empties the train's queue and returns what was in it. */
+  take(train: string): TrainItem[];
+  lastRunAt(train: string): Date | undefined;
+  setLastRunAt(train: string, at: Date): void;
+}

@@ -29,6 +29,13 @@ export function renderHome(model: HomeModel): View {
         : section('Waiting for your approval', [], 'Nothing waits for you.'),
       ...section('In progress', model.inProgress.map(line), 'No deploys in progress.'),
       ...section(
+        'Releases',
+        model.releases.map(
+          (r) => `${Md.bold(r.name)} → ${r.environment} · ${r.status}${r.status === 'scheduled' && r.scheduledFor ? ` for ${slackDate(r.scheduledFor.toISOString())}` : ''} · #${r.id}`,
+        ),
+        'No releases running or scheduled.',
+      ),
+      ...section(
         'Locks',
         model.locks.map((l) => `:lock: ${l.service ? `${Md.bold(l.service)} in ${l.environment}` : Md.bold(l.environment)} by ${Md.user(l.lockedBy)} ${slackDate(l.lockedAt.toISOString())}: ${escapeMrkdwn(l.reason)}`),
         'Nothing is locked.',

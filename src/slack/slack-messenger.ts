@@ -1,7 +1,7 @@
 import { ErrorCode, type WebClient } from '@slack/web-api';
 import { Blocks, Md } from 'slack-block-builder';
 import type { EffectHandler } from '../../flows/effect-worker';
-import type { PostMessage, ThreadReply, UpdateMessage } from '../../flows/messages';
+import type { Announcement, PostMessage, ThreadReply, UpdateMessage } from '../../flows/messages';
 import type { Clock } from '../core/clock';
 import { ExternalServiceError } from '../core/errors';
 import type { QueuedEffect } from '../core/ports';
@@ -96,6 +96,14 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
         client.chat.postMessage({ channel, text, blocks, unfurl_links: false, metadata: metadata(messageKey) }),
       );
       messages.put(messageKey, { channel: result.channel ?? channel, ts: result.ts! }, clock());
+    },
+
+    async 'message.announce'(effect: QueuedEffect) {
+      const { channel, text } = effect.payload as Announcement;
+      if (await findPosted(effect, channel, effect.idempotencyKey)) return;
+      await call('chat.postMessage', () =>
+        client.chat.postMessage({ channel, text, blocks: blocks(Blocks.Section({ text: escapeMrkdwn(text) })), unfurl_links: false, metadata: metadata(effect.idempotencyKey) }),
+      );
     },
 
     async 'message.update'(effect: QueuedEffect) {

@@ -104,6 +104,7 @@ describe('the shipmate CLI', () => {
         { version: 1, name: 'initial' },
         { version: 2, name: 'approvals_queue_locks' },
         { version: 3, name: 'releases' },
+        { version: 4, name: 'release_trains' },
       ],
     });
     const second = await runCliProcess(['migrate', '--json'], base());

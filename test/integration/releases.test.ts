@@ -1,4 +1,5 @@
 import { startHarness, type Harness } from '../support/harness';
+import { eventBody, postSigned } from '../support/slack-requests';
 import { WebhookTarget } from '../support/webhook-target';
 
 const hook = (target: WebhookTarget) => `{ type: webhook, url: "${target.url}", secret: "release-secret-0123456789" }`;
@@ -111,6 +112,9 @@ describe('multi-service releases', () => {
     await settle();
     expect(release().status).toBe('scheduled');
     expect(JSON.stringify(releaseCard().blocks)).toContain('Scheduled · starts <!date^');
+    await postSigned(h.url, eventBody({ type: 'app_home_opened', user: 'U0BOBBY', channel: 'D0HOME', tab: 'home' }), { headers: { 'content-type': 'application/json' } });
+    const home = await h.emulator.waitFor('views.publish');
+    expect(JSON.stringify(home.args.view)).toContain('*nightly* → prod · scheduled for <!date^1795435200^');
     h.clock.advance(2 * 3600_000 - 1);
     h.shipmate.tick();
     await settle();
