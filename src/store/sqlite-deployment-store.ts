@@ -2,6 +2,7 @@ import { ConflictError } from '../core/errors';
 import type { DeploymentStore } from '../core/ports';
 import type { Approval, Deployment, DeploymentStatus, NewDeployment, Source } from '../core/types';
 import type { Db } from './database';
+import { toDate as date, toIso as iso } from './sql-values';
 
 interface Row {
   id: number;
@@ -27,8 +28,6 @@ interface Row {
   release_id: number | null;
 }
 
-const date = (value: string | null): Date | null => (value === null ? null : new Date(value));
-const iso = (value: Date | null): string | null => value?.toISOString() ?? null;
 
 function toDeployment(row: Row): Deployment {
   return {

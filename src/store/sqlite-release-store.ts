@@ -2,6 +2,7 @@ import { ConflictError } from '../core/errors';
 import type { ReleaseStore } from '../core/ports';
 import type { NewRelease, Release, ReleaseStatus, Source } from '../core/types';
 import type { Db } from './database';
+import { toDate as date, toIso } from './sql-values';
 
 interface Row {
   id: number;
@@ -21,7 +22,6 @@ interface Row {
   finished_at: string | null;
 }
 
-const date = (value: string | null): Date | null => (value === null ? null : new Date(value));
 
 function toRelease(r: Row): Release {
   return {
@@ -63,7 +63,7 @@ export function createSqliteReleaseStore(db: Db): ReleaseStore {
           ...input,
           status: 'scheduled',
           waves: JSON.stringify(input.waves),
-          scheduledFor: input.scheduledFor?.toISOString() ?? null,
+          scheduledFor: toIso(input.scheduledFor),
           createdAt: now.toISOString(),
         });
         return toRelease(byId.get(lastInsertRowid) as Row);
@@ -82,8 +82,8 @@ export function createSqliteReleaseStore(db: Db): ReleaseStore {
         id: r.id,
         status: r.status,
         results: JSON.stringify(r.results),
-        startedAt: r.startedAt?.toISOString() ?? null,
-        finishedAt: r.finishedAt?.toISOString() ?? null,
+        startedAt: toIso(r.startedAt),
+        finishedAt: toIso(r.finishedAt),
       });
     },
   };

@@ -24,10 +24,7 @@ describe('release trains', () => {
   let h: Harness;
   const release = async (text: string, user = 'U0ALICE') => ((await h.command(text, { user_id: user, command: '/release' })).json as Ack).text;
   const deployed = () => target.received.map((r) => `${JSON.parse(r.body).service}@${JSON.parse(r.body).version}`);
-  const settle = async () => {
-    do await h.shipmate.worker.idle();
-    while (h.shipmate.db.prepare("SELECT COUNT(*) FROM effects WHERE status = 'pending' AND lane != 'timer'").pluck().get());
-  };
+  const settle = () => h.settle();
   const travel = async (ms: number) => {
     h.clock.advance(ms);
     h.shipmate.tick();

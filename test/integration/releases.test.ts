@@ -29,11 +29,7 @@ describe('multi-service releases', () => {
   const deployed = () => target.received.map((r) => JSON.parse(r.body).service as string);
   const release = () => h.shipmate.db.prepare('SELECT status, results FROM releases WHERE id = 1').get() as { status: string; results: string };
   const releaseCard = () => h.emulator.messagesIn('C0DEPLOYS').find((m) => String(m.text).startsWith('Release '))!;
-  const settle = async () => {
-    // Deploy outcomes start the next wave, which queues more work: wait until nothing is left.
-    do await h.shipmate.worker.idle();
-    while (h.shipmate.db.prepare("SELECT COUNT(*) FROM effects WHERE status = 'pending' AND lane != 'timer'").pluck().get());
-  };
+  const settle = () => h.settle();
 
   beforeEach(async () => {
     target = await new WebhookTarget().start();

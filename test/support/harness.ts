@@ -22,6 +22,8 @@ export interface Harness {
   command(text: string, overrides?: Record<string, string>): ReturnType<typeof postSigned>;
   click(actionId: string, value: string, overrides?: { userId?: string; triggerId?: string }): ReturnType<typeof postSigned>;
   submit(...args: Parameters<typeof viewSubmissionBody>): ReturnType<typeof postSigned>;
+  /** Waits until the worker is idle and nothing but timers is pending: follow-up work included. */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -78,6 +80,11 @@ export async function startHarness(configYaml: string | ((dir: string) => string
     command: (text, overrides = {}) => postSigned(url, slashCommandBody(text, { responseBase: emulator.url, ...overrides })),
     click: (actionId, value, overrides = {}) => postSigned(url, blockActionsBody(actionId, value, { responseBase: emulator.url, ...overrides })),
     submit: (...args) => postSigned(url, viewSubmissionBody(...args)),
+    async settle() {
+      const pending = shipmate.db.prepare("SELECT COUNT(*) FROM effects WHERE status = 'pending' AND lane != 'timer' AND not_before <= ?").pluck();
+      do await shipmate.worker.idle();
+      while (pending.get(clock.now().toISOString()));
+    },
     async stop() {
       await shipmate.stop();
       await emulator.stop();
