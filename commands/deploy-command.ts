@@ -13,6 +13,7 @@ export const deployUsage = [
   '    `--queue`  wait behind a running deploy or a lock instead of being refused',
   '    `--break-glass "reason"`  deploy during a freeze (allowed users only; audited and announced)',
   '    `--force "reason"`  deploy although the commit\'s checks are not green (allowed users only; audited)',
+  '`/deploy rollback <service> [environment] [--to <version>]`  back to the last known good version',
   '`/deploy status [service]`  what runs where, locks and pending approvals',
   '`/deploy history <service> [environment]`  the latest deploys',
   '`/deploy lock <environment> [service] <reason>` and `/deploy unlock <environment> [service]`',
@@ -22,6 +23,7 @@ export const deployUsage = [
 
 export type DeployInput =
   | { action: 'deploy'; service: string; version: string; environment: string; queue: boolean; breakGlass?: string; force?: string }
+  | { action: 'rollback'; service: string; environment?: string; to?: string }
   | { action: 'status'; service?: string }
   | { action: 'history'; service: string; environment?: string }
   | { action: 'lock'; environment: string; words: string[] }
@@ -46,7 +48,7 @@ export interface Invocation {
 
 const HISTORY_LIMIT = 10;
 const AUDIT_LIMIT = 20;
-const OPTIONS = ['--queue', '--break-glass', '--force'];
+const OPTIONS = ['--queue', '--break-glass', '--force', '--to'];
 
 /** A semantic version (optionally with a leading v) or a git commit SHA. */
 export function isVersion(text: string): boolean {
@@ -82,10 +84,19 @@ function parseTarget(first: string, rest: string[], flags: Map<string, string | 
 
 /** Turns the text after `/deploy` into an input, or says exactly what is wrong with it. */
 export function parseDeploy(text: string): DeployInput {
-  const parsed = extractFlags(tokenize(text), OPTIONS, ['--break-glass', '--force']);
+  const parsed = extractFlags(tokenize(text), OPTIONS, ['--break-glass', '--force', '--to']);
   if ('error' in parsed) throw new UsageError(parsed.error);
   const { words, flags } = parsed;
   const [first, ...rest] = words;
+  const to = flags.get('--to');
+  if (first === 'rollback') {
+    const others = [...flags.keys()].filter((f) => f !== '--to');
+    if (others.length > 0) throw new UsageError(`${others.join(' and ')} do not go with a rollback; only --to <version> does.`);
+    if (rest.length < 1 || rest.length > 2) throw new UsageError('`/deploy rollback` needs a service, then optionally an environment and --to <version>.');
+    if (typeof to === 'string' && !isVersion(to)) throw new UsageError(`"${to}" is not a version to roll back to.`);
+    return { action: 'rollback', service: rest[0]!, ...(rest[1] ? { environment: rest[1] } : {}), ...(typeof to === 'string' ? { to } : {}) };
+  }
+  if (flags.has('--to')) throw new UsageError('--to goes with a rollback: `/deploy rollback api prod --to 1.4.1`.');
   if (flags.size > 0 && (!first || !first.includes('@'))) {
     throw new UsageError(`${[...flags.keys()].join(' and ')} only go with a deploy: \`/deploy api@1.4.2 to prod --queue\`.`);
   }
@@ -189,6 +200,21 @@ async function deploy(deps: DeployCommandDeps, input: Extract<DeployInput, { act
   return { kind: 'text', text: `Deploying ${what} (deploy #${d.id}). Follow it in ${where(d.channel)}.` };
 }
 
+async function rollback(deps: DeployCommandDeps, input: Extract<DeployInput, { action: 'rollback' }>, invocation: Invocation): Promise<Reply> {
+  const svc = requireService(deps.config, input.service);
+  const environments = Object.keys(svc.environments);
+  const environment = input.environment ?? (environments.length === 1 ? environments[0]! : undefined);
+  if (!environment) throw new UsageError(`Which environment? ${input.service} has ${environments.join(', ')}: \`/deploy rollback ${input.service} ${environments.at(-1)}\`.`);
+  requireEnvironment(deps.config, input.service, environment);
+  const channel = channelFor(deps.config, input.service, environment);
+  const { deployment: d, duplicate } = await deps.deployService.rollback(
+    { service: input.service, environment, channel, requestKey: invocation.requestKey ?? null, ...(input.to ? { to: input.to } : {}) },
+    invocation.actor,
+  );
+  if (duplicate) return { kind: 'text', text: `A rollback of ${d.service} in ${d.environment} is already under way: deploy #${d.id} back to ${d.version}. Follow it in ${where(d.channel)}.` };
+  return { kind: 'text', text: `Rolling back ${d.service} in ${d.environment} from ${d.rollbackFrom} to ${d.version} (deploy #${d.id}). Follow it in ${where(d.channel)}.` };
+}
+
 export const deployCommand = {
   name: 'deploy',
   usage: deployUsage,
@@ -261,6 +287,8 @@ export const deployCommand = {
       }
       case 'deploy':
         return deploy(deps, input, invocation);
+      case 'rollback':
+        return rollback(deps, input, invocation);
     }
   },
 };

@@ -13,7 +13,8 @@ export type DeployEvent =
   | { type: 'approval-expired' }
   /** The target is free: run it. `note` explains why now, to whoever waited. */
   | { type: 'start'; note?: string }
-  | { type: 'finished'; outcome: DeployOutcome };
+  /** `previousGood`: the version that ran before, where a rollback of this deploy would go. */
+  | { type: 'finished'; outcome: DeployOutcome; previousGood?: string };
 
 export const deployFlowId = (deploymentId: number): string => `deploy:${deploymentId}`;
 
@@ -124,15 +125,16 @@ export const deployFlow: FlowDefinition<Deployment, DeployEvent> = {
         if (d.status !== 'deploying') return unchanged(d);
         const took = formatDuration(now.getTime() - (d.startedAt ?? d.createdAt).getTime());
         const { outcome } = event;
+        const previousGood = event.previousGood ?? null;
         if (outcome.ok) {
-          const next: Deployment = { ...d, status: 'succeeded', finishedAt: now, error: null };
+          const next: Deployment = { ...d, status: 'succeeded', finishedAt: now, error: null, previousGood };
           return {
             state: next,
             effects: [update(next), reply(next, 'succeeded', `${d.service} ${d.version} is live in ${d.environment} (took ${took}). ${outcome.summary}`)],
             audit: audit(next, 'deploy.succeeded'),
           };
         }
-        const next: Deployment = { ...d, status: 'failed', finishedAt: now, error: outcome.error };
+        const next: Deployment = { ...d, status: 'failed', finishedAt: now, error: outcome.error, previousGood };
         return {
           state: next,
           effects: [update(next), reply(next, 'failed', `Deploy failed after ${took}: ${outcome.error}`, outcome.outputTail ? { preformatted: outcome.outputTail } : {})],

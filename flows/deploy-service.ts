@@ -69,6 +69,7 @@ export class DeployService {
   constructor(private readonly deps: DeployServiceDeps) {
     deps.runner.onTransition((flowId, state) => {
       const d = state as Deployment;
+      if (flowId.startsWith('deploy:') && d.status === 'succeeded' && d.rollbackOf) this.markRolledBack(d);
       // A deploy that just became queued starts at once if it can, with nothing to announce.
       if (flowId.startsWith('deploy:') && (TERMINAL.has(d.status) || d.status === 'queued')) this.startNext(d.service, d.environment, undefined, d.id);
     });
@@ -162,6 +163,78 @@ export class DeployService {
     return verdict.problems;
   }
 
+  /**
+   * Rolls a target back to its previous known good version, or to `to`. Rollbacks skip approvals
+   * and freeze windows (they are how people get out of trouble) but not locks. A rollback already
+   * under way for the target is returned instead of a second one, so many clicks start one.
+   */
+  async rollback(
+    input: { service: string; environment: string; channel: string; to?: string; requestKey: string | null },
+    actor: Actor,
+  ): Promise<RequestResult> {
+    const { store, locks, audit, uow, runner, clock } = this.deps;
+    return uow.transaction((): RequestResult => {
+      const active = store.active(input.service, input.environment);
+      if (active?.rollbackOf) return { deployment: active, duplicate: true };
+      const target = `${input.service} in ${input.environment}`;
+      if (active?.status === 'deploying') throw new ConflictError(`${target} is deploying ${active.version} (deploy #${active.id}); roll back once it has finished.`);
+      const lock = locks.covering(input.service, input.environment);
+      if (lock) throw new ConflictError(`${target} is locked by <@${lock.lockedBy}>: ${lock.reason}. Unlock it to roll back.`);
+      const good = store.good(input.service, input.environment, 100);
+      const [newest] = store.history(input.service, input.environment, 1);
+      // What is undone: a failed deploy on top (it may have left things half-done, so the last good
+      // version is deployed again), else the good version running now (the one before it returns).
+      const undo = newest?.status === 'failed' && (!good[0] || newest.id > good[0].id) ? newest : good[0];
+      if (!undo) throw new ConflictError(`Nothing to roll back: ${target} has no successful deploy yet.`);
+      if (input.to && input.to === undo.version && undo.status === 'succeeded') {
+        throw new ConflictError(`${target} already runs ${undo.version}${undo.rollbackOf ? ` (rolled back by deploy #${undo.id})` : ''}; nothing to roll back.`);
+      }
+      const candidates = good.filter((d) => d.id < undo.id || undo.status === 'failed').filter((d) => d.version !== undo.version);
+      const to = input.to ? candidates.find((d) => d.version === input.to) : candidates[0];
+      if (!to) {
+        const known = [...new Set(candidates.map((d) => d.version))].slice(0, 5).join(', ');
+        throw new ConflictError(
+          input.to
+            ? `${input.to} is not a known good version of ${target} to roll back to from ${undo.version}.${known ? ` Known good: ${known}.` : ''}`
+            : `${target} has no earlier good version to roll back to: ${undo.version} is the only one that ever succeeded there.`,
+        );
+      }
+      const current = undo;
+      const now = clock();
+      const deployment = store.create(
+        {
+          service: input.service,
+          environment: input.environment,
+          version: to.version,
+          channel: input.channel,
+          requestKey: input.requestKey,
+          requestedBy: actor.userId,
+          source: actor.source,
+          approvalsRequired: 0,
+          expiresAt: null,
+          waitInQueue: false,
+          breakGlassReason: null,
+          rollbackOf: current.id,
+          rollbackFrom: current.version,
+        },
+        now,
+      );
+      audit.record({ at: now, actor: actor.userId, source: actor.source, action: 'deploy.rollback', subject: `${input.service}/${input.environment}`, detail: { deploymentId: deployment.id, from: current.version, to: to.version } });
+      const event: DeployEvent = { type: 'requested' };
+      runner.dispatch(deployFlowId(deployment.id), event);
+      return { deployment: store.get(deployment.id)!, duplicate: false };
+    });
+  }
+
+  /** A rollback succeeded: the deploys it undid stop counting as good, back to the version it restored. */
+  private markRolledBack(rollback: Deployment): void {
+    for (const d of this.deps.store.good(rollback.service, rollback.environment, 100)) {
+      if (d.id === rollback.id || d.id > rollback.rollbackOf!) continue;
+      if (d.version === rollback.version) break;
+      this.deps.store.save({ ...d, rolledBack: true });
+    }
+  }
+
   /** Counts an approval from a button click; returns what to tell the person who clicked. */
   async approve(deploymentId: number, userId: string): Promise<string> {
     const d = this.require(deploymentId);
@@ -233,7 +306,8 @@ export class DeployService {
         outcome = { ok: false as const, error: error instanceof Error ? error.message : String(error) };
       }
       this.deps.onOutcome?.(request, outcome.ok);
-      const event: DeployEvent = { type: 'finished', outcome };
+      const previousGood = this.deps.store.good(request.service, request.environment, 20).find((d) => d.version !== request.version)?.version;
+      const event: DeployEvent = { type: 'finished', outcome, ...(previousGood ? { previousGood } : {}) };
       return event;
     };
   }

@@ -22,6 +22,10 @@ export interface DeployCard {
   decidedBy: string | null;
   decisionReason: string | null;
   breakGlassReason: string | null;
+  /** On a rollback: the version it takes back. */
+  rollbackFrom: string | null;
+  /** The known good version before this deploy finished; its Roll back button leads there. */
+  previousGood: string | null;
 }
 
 export interface ReleaseCard {
@@ -91,6 +95,8 @@ export function deployCard(d: Deployment): DeployCard {
     decidedBy: d.decidedBy,
     decisionReason: d.decisionReason,
     breakGlassReason: d.breakGlassReason,
+    rollbackFrom: d.rollbackFrom ?? null,
+    previousGood: d.previousGood ?? null,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Clock } from '../src/core/clock';
 import { AppError, NotFoundError } from '../src/core/errors';
 import { planWaves, type ReleaseItem } from '../src/core/release-plan';
-import type { AuditLog, QueuedEffect, ReleaseStore, UnitOfWork } from '../src/core/ports';
+import type { AuditLog, DeploymentStore, QueuedEffect, ReleaseStore, UnitOfWork } from '../src/core/ports';
 import type { Actor, Deployment, Release } from '../src/core/types';
 import type { DeployService } from './deploy-service';
 import type { EffectHandler } from './effect-worker';
@@ -10,6 +10,7 @@ import { type ReleaseEvent, releaseFlowId, type WavePayload } from './release-fl
 
 export interface ReleaseServiceDeps {
   releases: ReleaseStore;
+  deployments: DeploymentStore;
   audit: AuditLog;
   uow: UnitOfWork;
   runner: FlowRunner;
@@ -21,6 +22,8 @@ export interface ReleaseServiceDeps {
   channelFor: (service: string, environment: string) => string;
   /** How late a scheduled release may still start after Shipmate was down. */
   missedGraceMs: number;
+  /** Roll back what a failed release deployed, without asking. */
+  autoRollback: boolean;
 }
 
 export interface NewReleaseInput {
@@ -51,6 +54,43 @@ export class ReleaseService {
       };
       deps.runner.dispatch(releaseFlowId(d.releaseId), event);
     });
+    if (deps.autoRollback) {
+      deps.runner.onTransition((flowId, state) => {
+        const r = state as Release;
+        if (flowId.startsWith('release:') && r.status === 'failed') void this.rollbackDeployed(r.id, { userId: r.requestedBy, source: 'system' });
+      });
+    }
+  }
+
+  /**
+   * Rolls back, newest wave first, every service the release deployed, each to the version that
+   * ran before. Returns one line per service saying what happened.
+   */
+  async rollbackDeployed(releaseId: number, actor: Actor): Promise<string[]> {
+    const release = this.deps.releases.get(releaseId);
+    if (!release) throw new NotFoundError(`Release #${releaseId} does not exist.`);
+    const deployed = [...release.waves].reverse().flatMap((w) => w.services.map((s) => s.name).reverse()).filter((s) => release.results[s]?.status === 'succeeded');
+    if (deployed.length === 0) return ['Nothing to roll back: no service of this release was deployed.'];
+    const lines: string[] = [];
+    for (const service of deployed) {
+      const deploymentId = release.results[service]!.deploymentId;
+      const previous = deploymentId ? this.deps.deployments.get(deploymentId)?.previousGood : undefined;
+      if (!previous) {
+        lines.push(`${service}: no earlier good version to go back to.`);
+        continue;
+      }
+      try {
+        const { deployment, duplicate } = await this.deps.deployService.rollback(
+          { service, environment: release.environment, channel: this.deps.channelFor(service, release.environment), to: previous, requestKey: `${releaseFlowId(release.id)}:rollback:${service}` },
+          actor,
+        );
+        lines.push(`${service}: ${duplicate ? 'already rolling back' : 'rolling back'} to ${deployment.version} (deploy #${deployment.id}).`);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        lines.push(`${service}: ${error.userMessage}`);
+      }
+    }
+    return lines;
   }
 
   /** Plans (a dependency cycle is refused, naming it) and records the release; it starts now or at `at`. */

@@ -143,6 +143,8 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     dependsOn: (service) => findService(config, service)?.dependsOn ?? [],
     channelFor: (service, environment) => channelFor(config, service, environment),
     missedGraceMs: config.releases.missedGrace,
+    autoRollback: config.releases.autoRollback,
+    deployments,
   });
   const trainService = new TrainService({ config, trains: createSqliteTrainStore(db), queue, audit, uow, clock, releaseService, onQueued: () => worker?.kick() });
   const home = (userId: string) => buildHomeModel(userId, clock(), { config, store: deployments, locks, releases, policies });

@@ -131,8 +131,10 @@ export const shipmateConfigSchema = z
       .strictObject({
         /** A scheduled release found overdue at start-up still runs if it is at most this late. */
         missedGrace: duration.default(15 * 60_000),
+        /** When a release fails, roll back the services it already deployed without asking. */
+        autoRollback: z.boolean({ error: 'must be true or false' }).default(false),
       })
-      .default({ missedGrace: 15 * 60_000 }),
+      .default({ missedGrace: 15 * 60_000, autoRollback: false }),
   })
   .superRefine((config, ctx) => {
     const environments = new Set(Object.values(config.services).flatMap((s) => Object.keys(s.environments)));

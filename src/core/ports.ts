@@ -10,6 +10,11 @@ export interface DeploymentStore {
   active(service: string, environment: string): Deployment | undefined;
   /** The target's queued deploys, oldest first. */
   queued(service: string, environment: string): Deployment[];
+  /**
+   * Known good versions of the target, newest first: deploys that succeeded and were not
+   * rolled back since. The first is what runs now.
+   */
+  good(service: string, environment: string, limit: number): Deployment[];
   withStatus(status: DeploymentStatus): Deployment[];
   /** The newest deployment of every service/environment pair, optionally of one service. */
   latestPerTarget(service?: string): Deployment[];

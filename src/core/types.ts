@@ -55,6 +55,13 @@ export interface Deployment {
   breakGlassReason: string | null;
   /** The release this deploy is part of, if any. */
   releaseId?: number | null;
+  /** Set on a rollback: the deploy it undoes, and that deploy's version. */
+  rollbackOf?: number | null;
+  rollbackFrom?: string | null;
+  /** The known good version before this deploy finished: where its Roll back button leads. */
+  previousGood?: string | null;
+  /** A later rollback undid this deploy: its version is no longer a known good one. */
+  rolledBack?: boolean;
 }
 
 export type NewDeployment = Pick<
@@ -71,6 +78,8 @@ export type NewDeployment = Pick<
   | 'waitInQueue'
   | 'breakGlassReason'
   | 'releaseId'
+  | 'rollbackOf'
+  | 'rollbackFrom'
 >;
 
 /** A lock on a whole environment (service null) or on one service in it. */

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import { BlockCollection, Blocks, Elements, Md } from 'slack-block-builder';
+import { BlockCollection, Bits, Blocks, Elements, Md } from 'slack-block-builder';
 import type { DeploymentLine, Reply } from '../../commands/reply';
 import type { DeployCard, MessageModel, ReleaseCard } from '../../flows/messages';
 import { formatDuration } from '../core/format-duration';
@@ -8,6 +8,7 @@ export const ACTION_RETRY_DEPLOY = 'deploy_retry';
 export const ACTION_APPROVE_DEPLOY = 'deploy_approve';
 export const ACTION_REJECT_DEPLOY = 'deploy_reject';
 export const ACTION_REREQUEST_DEPLOY = 'deploy_rerequest';
+export const ACTION_ROLLBACK_DEPLOY = 'deploy_rollback';
 export const VIEW_REJECT_DEPLOY = 'deploy_reject_reason';
 export const INPUT_REJECT_REASON = 'reason';
 
@@ -78,6 +79,19 @@ function statusLine(card: DeployCard): string {
   }
 }
 
+/** "Roll back to 1.4.1", behind a dialog that names both versions. */
+function rollbackButton(card: DeployCard) {
+  const to = card.previousGood;
+  if (!to || to === card.version) return undefined;
+  const text =
+    card.status === 'failed'
+      ? `${card.version} failed in ${card.environment}. Deploy ${Md.bold(to)}, the last good version of ${card.service}, again?`
+      : `Roll back ${Md.bold(card.service)} in ${card.environment} from ${Md.bold(card.version)} to ${Md.bold(to)}?`;
+  return Elements.Button({ text: `Roll back to ${to}`, actionId: ACTION_ROLLBACK_DEPLOY, value: String(card.deploymentId) }).confirm(
+    Bits.ConfirmationDialog({ title: 'Roll back?', text, confirm: 'Roll back', deny: 'Cancel' }).danger(),
+  );
+}
+
 function buttons(card: DeployCard) {
   const value = String(card.deploymentId);
   switch (card.status) {
@@ -89,7 +103,11 @@ function buttons(card: DeployCard) {
     case 'expired':
       return Blocks.Actions().elements(Elements.Button({ text: 'Request again', actionId: ACTION_REREQUEST_DEPLOY, value }));
     case 'failed':
-      return Blocks.Actions().elements(Elements.Button({ text: 'Retry', actionId: ACTION_RETRY_DEPLOY, value }));
+      return Blocks.Actions().elements(Elements.Button({ text: 'Retry', actionId: ACTION_RETRY_DEPLOY, value }), rollbackButton(card));
+    case 'succeeded': {
+      const rollback = rollbackButton(card);
+      return rollback && Blocks.Actions().elements(rollback);
+    }
     default:
       return undefined;
   }
@@ -102,6 +120,7 @@ export function renderDeployCard(card: DeployCard): RenderedMessage {
     text: `${title}: ${STATUS[card.status].word}`,
     blocks: blocks(
       Blocks.Section({ text: `${Md.bold(card.service)} ${Md.codeInline(card.version)} → ${Md.bold(card.environment)}\n${statusLine(card)}` }),
+      card.rollbackFrom ? Blocks.Context().elements(`:rewind: Rollback from ${Md.codeInline(card.rollbackFrom)}`) : undefined,
       card.breakGlassReason ? Blocks.Context().elements(`:rotating_light: Freeze overridden: ${escapeMrkdwn(card.breakGlassReason)}`) : undefined,
       approvals ? Blocks.Context().elements(approvals) : undefined,
       Blocks.Context().elements(`Deploy #${card.deploymentId} · requested by ${Md.user(card.requestedBy)} · ${slackDate(card.createdAt)}`),
@@ -113,6 +132,7 @@ export function renderDeployCard(card: DeployCard): RenderedMessage {
 export const ACTION_PAUSE_RELEASE = 'release_pause';
 export const ACTION_RESUME_RELEASE = 'release_resume';
 export const ACTION_ABORT_RELEASE = 'release_abort';
+export const ACTION_ROLLBACK_RELEASE = 'release_rollback';
 
 const RELEASE_STATUS = {
   scheduled: ':calendar: Scheduled',
@@ -145,6 +165,13 @@ export function renderReleaseCard(card: ReleaseCard): RenderedMessage {
       Blocks.Section({ text: plan.join('\n') }),
       card.notes ? Blocks.Context().elements(`:memo: ${escapeMrkdwn(card.notes)}`) : undefined,
       Blocks.Context().elements(`Release #${card.releaseId} · by ${Md.user(card.requestedBy)} · ${slackDate(card.createdAt)}`),
+      card.status === 'failed' && card.waves.some((w) => w.services.some((s) => s.run.status === 'succeeded'))
+        ? Blocks.Actions().elements(
+            Elements.Button({ text: 'Roll back the services already deployed', actionId: ACTION_ROLLBACK_RELEASE, value }).danger().confirm(
+              Bits.ConfirmationDialog({ title: 'Roll back?', text: `Roll back every service release ${Md.bold(card.name)} deployed to ${card.environment}, each to the version before?`, confirm: 'Roll back', deny: 'Cancel' }).danger(),
+            ),
+          )
+        : undefined,
       open
         ? Blocks.Actions().elements(
             card.status === 'paused'

@@ -12,10 +12,12 @@ import {
   ACTION_ABORT_RELEASE,
   ACTION_APPROVE_DEPLOY,
   ACTION_PAUSE_RELEASE,
+  ACTION_ROLLBACK_RELEASE,
   ACTION_RESUME_RELEASE,
   ACTION_REJECT_DEPLOY,
   ACTION_REREQUEST_DEPLOY,
   ACTION_RETRY_DEPLOY,
+  ACTION_ROLLBACK_DEPLOY,
   INPUT_REJECT_REASON,
   rejectModal,
   releaseModal,
@@ -159,6 +161,19 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   button(ACTION_RETRY_DEPLOY, redeploy('button'));
   button(ACTION_REREQUEST_DEPLOY, redeploy('button'));
   button(ACTION_APPROVE_DEPLOY, (body, action) => deps.deployService.approve(deploymentIdOf(action), body.user.id));
+  button(ACTION_ROLLBACK_DEPLOY, async (body, action) => {
+    const d = deps.deployments.get(deploymentIdOf(action));
+    if (!d) return { kind: 'error' as const, text: "That deploy is no longer in Shipmate's database." };
+    // The button names the version it leads to; go there, not wherever "previous" points by now.
+    return deployCommand.run(
+      deps,
+      { action: 'rollback', service: d.service, environment: d.environment, ...(d.previousGood ? { to: d.previousGood } : {}) },
+      { actor: { userId: body.user.id, source: 'button' }, requestKey: body.trigger_id },
+    );
+  });
+  button(ACTION_ROLLBACK_RELEASE, async (body, action) =>
+    (await deps.releaseService.rollbackDeployed(Number(action.value), { userId: body.user.id, source: 'button' })).join('\n'),
+  );
   for (const [actionId, control] of [[ACTION_PAUSE_RELEASE, 'pause'], [ACTION_RESUME_RELEASE, 'resume'], [ACTION_ABORT_RELEASE, 'abort']] as const) {
     button(actionId, (body, action) => {
       const r = deps.releaseService.control(Number(action.value), control, { userId: body.user.id, source: 'button' });

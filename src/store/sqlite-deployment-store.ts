@@ -26,6 +26,10 @@ interface Row {
   wait_in_queue: number;
   break_glass_reason: string | null;
   release_id: number | null;
+  rollback_of: number | null;
+  rollback_from: string | null;
+  rolled_back: number;
+  previous_good: string | null;
 }
 
 
@@ -54,6 +58,10 @@ function toDeployment(row: Row): Deployment {
     waitInQueue: row.wait_in_queue === 1,
     breakGlassReason: row.break_glass_reason,
     releaseId: row.release_id,
+    rollbackOf: row.rollback_of,
+    rollbackFrom: row.rollback_from,
+    rolledBack: row.rolled_back === 1,
+    previousGood: row.previous_good,
   };
 }
 
@@ -63,14 +71,16 @@ const isUniqueViolation = (error: unknown): boolean =>
 export function createSqliteDeploymentStore(db: Db): DeploymentStore {
   const insert = db.prepare(`INSERT INTO deployments
     (service, environment, version, status, requested_by, source, channel, request_key, created_at,
-     approvals_required, expires_at, wait_in_queue, break_glass_reason, release_id)
+     approvals_required, expires_at, wait_in_queue, break_glass_reason, release_id, rollback_of, rollback_from)
     VALUES (@service, @environment, @version, @status, @requestedBy, @source, @channel, @requestKey, @createdAt,
-     @approvalsRequired, @expiresAt, @waitInQueue, @breakGlassReason, @releaseId)`);
+     @approvalsRequired, @expiresAt, @waitInQueue, @breakGlassReason, @releaseId, @rollbackOf, @rollbackFrom)`);
   const byId = db.prepare('SELECT * FROM deployments WHERE id = ?');
   const byRequestKey = db.prepare('SELECT * FROM deployments WHERE request_key = ?');
   const active = db.prepare(`SELECT * FROM deployments WHERE service = ? AND environment = ?
     AND status IN ('awaiting_approval', 'queued', 'deploying') ORDER BY status = 'deploying' DESC, id LIMIT 1`);
-  const queued = db.prepare(`SELECT * FROM deployments WHERE service = ? AND environment = ? AND status = 'queued' ORDER BY id`);
+  // Rollbacks go first: they are how people get out of trouble.
+  const queued = db.prepare(`SELECT * FROM deployments WHERE service = ? AND environment = ? AND status = 'queued'
+    ORDER BY rollback_of IS NULL, id`);
   const withStatus = db.prepare('SELECT * FROM deployments WHERE status = ? ORDER BY id');
   const latest = db.prepare(`SELECT d.* FROM deployments d
     JOIN (SELECT MAX(id) AS id FROM deployments WHERE (@service IS NULL OR service = @service)
@@ -81,7 +91,9 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
     ORDER BY id DESC LIMIT @limit`);
   const update = db.prepare(`UPDATE deployments SET status = @status, started_at = @startedAt,
     finished_at = @finishedAt, error = @error, approvals = @approvals, decided_by = @decidedBy,
-    decision_reason = @decisionReason WHERE id = @id`);
+    decision_reason = @decisionReason, rolled_back = @rolledBack, previous_good = @previousGood WHERE id = @id`);
+  const good = db.prepare(`SELECT * FROM deployments WHERE service = ? AND environment = ?
+    AND status = 'succeeded' AND rolled_back = 0 ORDER BY id DESC LIMIT ?`);
 
   const one = (row: unknown): Deployment | undefined => (row ? toDeployment(row as Row) : undefined);
 
@@ -94,6 +106,8 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
         expiresAt: iso(input.expiresAt),
         waitInQueue: input.waitInQueue ? 1 : 0,
         releaseId: input.releaseId ?? null,
+        rollbackOf: input.rollbackOf ?? null,
+        rollbackFrom: input.rollbackFrom ?? null,
       });
       return toDeployment(byId.get(lastInsertRowid) as Row);
     },
@@ -101,6 +115,7 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
     findByRequestKey: (key) => one(byRequestKey.get(key)),
     active: (service, environment) => one(active.get(service, environment)),
     queued: (service, environment) => (queued.all(service, environment) as Row[]).map(toDeployment),
+    good: (service, environment, limit) => (good.all(service, environment, limit) as Row[]).map(toDeployment),
     withStatus: (status) => (withStatus.all(status) as Row[]).map(toDeployment),
     latestPerTarget: (service) => (latest.all({ service: service ?? null }) as Row[]).map(toDeployment),
     history: (service, environment, limit) =>
@@ -116,6 +131,8 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
           approvals: JSON.stringify(d.approvals),
           decidedBy: d.decidedBy,
           decisionReason: d.decisionReason,
+          rolledBack: d.rolledBack ? 1 : 0,
+          previousGood: d.previousGood ?? null,
         });
       } catch (error) {
         if (isUniqueViolation(error)) throw new ConflictError(`${d.service} is already being deployed to ${d.environment}.`);

@@ -105,6 +105,7 @@ describe('the shipmate CLI', () => {
         { version: 2, name: 'approvals_queue_locks' },
         { version: 3, name: 'releases' },
         { version: 4, name: 'release_trains' },
+        { version: 5, name: 'rollbacks' },
       ],
     });
     const second = await runCliProcess(['migrate', '--json'], base());

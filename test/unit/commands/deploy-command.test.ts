@@ -81,7 +81,7 @@ describe('parseDeploy', () => {
     ['unlock', '`/deploy unlock` needs an environment and optionally a service.'],
     ['unlock prod api now', '`/deploy unlock` needs an environment and optionally a service.'],
     ['audit api web', '`/deploy audit` takes at most one service, got "api web".'],
-    ['api@1.4.2 to prod --rollback', 'Unknown option --rollback. Options: --queue, --break-glass, --force.'],
+    ['api@1.4.2 to prod --rollback', 'Unknown option --rollback. Options: --queue, --break-glass, --force, --to.'],
     ['api@1.4.2 to prod --force', '--force needs a value in quotes, e.g. --force "hotfix for INC-42".'],
     ['api@1.4.2 to prod --break-glass', '--break-glass needs a value in quotes, e.g. --break-glass "hotfix for INC-42".'],
     ['api@1.4.2 to prod --break-glass --queue', '--break-glass needs a value in quotes, e.g. --break-glass "hotfix for INC-42".'],

@@ -44,7 +44,8 @@ describe('parseShipmateConfig', () => {
         timezone: 'UTC',
         freezeWindows: [],
         breakGlass: { users: [], groups: [] },
-        releases: { missedGrace: 15 * 60_000 },
+        releases: { missedGrace: 15 * 60_000, autoRollback: false },
+        trains: [],
         github: { apiUrl: 'https://api.github.com', timeout: 10_000 },
         services: {
           api: {

@@ -30,6 +30,10 @@ export class FakeDeploymentStore implements DeploymentStore {
       decidedBy: null,
       decisionReason: null,
       releaseId: input.releaseId ?? null,
+      rollbackOf: input.rollbackOf ?? null,
+      rollbackFrom: input.rollbackFrom ?? null,
+      rolledBack: false,
+      previousGood: null,
     };
     this.rows.push(deployment);
     return copy(deployment);
@@ -52,8 +56,19 @@ export class FakeDeploymentStore implements DeploymentStore {
     return found && copy(found);
   }
 
+  good(service: string, environment: string, limit: number): Deployment[] {
+    return this.rows
+      .filter((d) => d.service === service && d.environment === environment && d.status === 'succeeded' && !d.rolledBack)
+      .sort((a, b) => b.id - a.id)
+      .slice(0, limit)
+      .map(copy);
+  }
+
   queued(service: string, environment: string): Deployment[] {
-    return this.rows.filter((d) => d.service === service && d.environment === environment && d.status === 'queued').map(copy);
+    return this.rows
+      .filter((d) => d.service === service && d.environment === environment && d.status === 'queued')
+      .sort((a, b) => Number(!a.rollbackOf) - Number(!b.rollbackOf) || a.id - b.id)
+      .map(copy);
   }
 
   withStatus(status: DeploymentStatus): Deployment[] {

@@ -39,6 +39,8 @@ function card(status: DeployCard['status'], overrides: Partial<DeployCard> = {})
     decidedBy: null,
     decisionReason: null,
     breakGlassReason: null,
+    rollbackFrom: null,
+    previousGood: null,
     ...overrides,
   };
 }
