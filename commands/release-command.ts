@@ -104,6 +104,18 @@ function summary(r: Release): string {
   return `*${r.name}* → ${r.environment}: ${r.status} (${done}/${total} services${when}) · #${r.id} by <@${r.requestedBy}>`;
 }
 
+/** What each deploy of the release will have to pass, in words: approvals, green checks, freezes, locks. */
+function gatesOf(config: ShipmateConfig, services: string[], environment: string): string {
+  const gates: string[] = [];
+  for (const s of services) {
+    const env = findEnvironment(config, s, environment)!;
+    if (env.approval) gates.push(`${s} needs ${env.approval.required} approval${env.approval.required === 1 ? '' : 's'}`);
+    if (env.requireGreenChecks) gates.push(`${s} needs green checks`);
+  }
+  if (config.freezeWindows.some((w) => !w.environments || w.environments.includes(environment))) gates.push(`freeze windows apply to ${environment}`);
+  return gates.join(' · ');
+}
+
 /** Checks services and environment against shipmate.yml and creates the release. */
 export function createRelease(deps: ReleaseCommandDeps, input: Extract<ReleaseInput, { action: 'create' }>, invocation: Invocation & { channel: string }): Reply {
   const { config } = deps;
@@ -131,7 +143,8 @@ export function createRelease(deps: ReleaseCommandDeps, input: Extract<ReleaseIn
   if (duplicate) return { kind: 'text', text: `Release ${release.name} (#${release.id}) was already created.` };
   const plan = describePlan(release.waves).join('\n');
   const when = at ? `It starts at ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC.` : 'It starts now.';
-  return { kind: 'text', text: `Release ${release.name} (#${release.id}) to ${release.environment}. ${when}\n${plan}` };
+  const gates = gatesOf(config, input.items.map((i) => i.name), input.environment);
+  return { kind: 'text', text: `Release ${release.name} (#${release.id}) to ${release.environment}. ${when}\n${plan}${gates ? `\nGates: ${gates}` : ''}` };
 }
 
 export const releaseCommand = {

@@ -167,4 +167,12 @@ describe('approvals', () => {
     await h.emulator.waitFor('views.publish', () => h.emulator.callsTo('views.publish').length > 3);
     expect(JSON.stringify(h.emulator.callsTo('views.publish')[3]!.args.view)).toContain('Nothing waits for you.');
   });
+
+  it('a release into an environment with approvals shows that gate in its plan, and its deploy waits for approval', async () => {
+    const text = ((await h.command('create r1 api@2.0.0 to prod', { user_id: 'U0ALICE', command: '/release' })).json as Ack).text;
+    expect(text).toBe('Release r1 (#1) to prod. It starts now.\nWave 1: api 2.0.0\nGates: api needs 2 approvals');
+    await h.settle();
+    expect(status()).toBe('awaiting_approval');
+    expect(target.received).toHaveLength(0);
+  });
 });
