@@ -18,6 +18,7 @@ import { type Clock, systemClock } from './core/clock';
 import { channelFor, findService, type ShipmateConfig } from './core/config';
 import { createDeployerRegistry } from './deployers/deployer-registry';
 import { createGitHubCommitChecks } from './github/github-commit-checks';
+import { createCallbackRoute, createDeployCallbacks } from './http/deploy-callbacks';
 import { createOpsRoutes, opsRequestListener } from './http/ops-routes';
 import { scheduleReconciler } from './scheduler/reconciler';
 import { createSlackDirectory } from './slack/slack-directory';
@@ -43,6 +44,8 @@ export interface ShipmateOptions {
   log?: Logger;
   /** Extra Web API client options, e.g. no retries in tests. */
   clientOptions?: WebClientOptions;
+  /** First wait between retries of a deployer's transient failures (tests make it short). */
+  retryDelayMs?: number;
   /** Cron expression of the reconciler tick; `false` turns it off (tests tick by hand). */
   reconcileEvery?: string | false;
 }
@@ -99,13 +102,33 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   };
   /** HTTP mode: ready once serving. Socket Mode: ready while the socket is connected. */
   let slackReady = false;
-  const routes = createOpsRoutes({
-    registry: metrics.registry,
-    checks: [
-      { name: 'database', check: () => db.prepare('SELECT 1').pluck().get() === 1 },
-      { name: 'slack', check: () => slackReady },
-    ],
+  const callbacks = createDeployCallbacks(db, clock);
+  const deployers = createDeployerRegistry(config, {
+    clock,
+    baseEnv: options.baseEnv,
+    github: config.github,
+    callbacks,
+    ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
   });
+  const routes = [
+    ...createOpsRoutes({
+      registry: metrics.registry,
+      checks: [
+        { name: 'database', check: () => db.prepare('SELECT 1').pluck().get() === 1 },
+        { name: 'slack', check: () => slackReady },
+      ],
+    }),
+    createCallbackRoute({
+      inbox: callbacks,
+      clock,
+      // Keys are `deploy:<id>:deploy`: the deploy tells which target's secret signs its callbacks.
+      secretFor: (key) => {
+        const id = /^deploy:(\d+):/.exec(key)?.[1];
+        const d = id ? deployments.get(Number(id)) : undefined;
+        return d ? deployers.webhookSecretOf(d.service, d.environment) : undefined;
+      },
+    }),
+  ];
   let socket: SocketModeReceiver | undefined;
   if (settings.mode === 'socket') {
     // The Socket Mode client writes its own retry policy into the options it is given: a copy keeps it out of ours.
@@ -158,7 +181,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     log: log.child({ component: 'effects' }),
     handlers: {
       ...createSlackMessenger({ client: app.client, messages, clock, metrics }),
-      deploy: deployService.deployHandler(createDeployerRegistry(config, { clock, baseEnv: options.baseEnv })),
+      deploy: deployService.deployHandler(deployers),
       'release.wave': releaseService.waveHandler(),
       // A timer's payload is the event it delivers to its flow when due.
       timer: async (effect) => effect.payload as { type: string },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { approvalPolicySchema } from './approval-policy';
 import { ValidationError } from './errors';
+import { deploySpec } from './deploy-specs';
 import { duration } from './duration';
 import { cronExpression, type FreezeWindow, freezeWindowSchema, timeZone } from './freeze-windows';
 import { planWaves } from './release-plan';
@@ -19,32 +20,6 @@ const nameRule = 'use lowercase letters, digits, ".", "_" or "-", starting with 
 const channel = z
   .string()
   .regex(/^(#[a-z0-9._-]+|[CGD][A-Z0-9]{6,})$/, 'expected a channel ID like C0123ABCD or a name like #deploys');
-
-const webhookDeploy = z.strictObject({
-  type: z.literal('webhook'),
-  url: z.url({ protocol: /^https?$/, error: 'Invalid URL' }),
-  /** HMAC-SHA256 key for the X-Shipmate-Signature header. */
-  secret: z.string().min(16, 'must be at least 16 characters so the signature cannot be guessed'),
-  headers: z.record(z.string(), z.string()).default({}),
-  timeout: duration.default(30_000),
-});
-
-const commandDeploy = z.strictObject({
-  type: z.literal('command'),
-  /** The executable; run without a shell, so arguments go in `args`. */
-  command: z.string().min(1, 'name the executable to run'),
-  args: z.array(z.string()).default([]),
-  cwd: z.string().optional(),
-  env: z.record(z.string(), z.string()).default({}),
-  timeout: duration.default(600_000),
-  /** How many lines of output to show in the thread when the command fails. */
-  outputTailLines: z.number().int().min(1).max(200).default(20),
-});
-
-export const deploySpec = z.discriminatedUnion('type', [webhookDeploy, commandDeploy], {
-  error: (issue) =>
-    issue.code === 'invalid_union' ? 'type must be one of: webhook, command' : undefined,
-});
 
 const environment = z.strictObject({
   deploy: deploySpec,
@@ -184,7 +159,8 @@ export const shipmateConfigSchema = z
 export type ShipmateConfig = z.infer<typeof shipmateConfigSchema>;
 export type ServiceConfig = ShipmateConfig['services'][string];
 export type EnvironmentConfig = ServiceConfig['environments'][string];
-export type DeploySpec = z.infer<typeof deploySpec>;
+export type { DeploySpec } from './deploy-specs';
+export { deploySpec };
 
 /** A configured service, or undefined; names like "constructor" are not services. */
 export function findService(config: ShipmateConfig, name: string): ServiceConfig | undefined {

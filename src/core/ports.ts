@@ -164,3 +164,15 @@ export interface TrainStore {
   lastRunAt(train: string): Date | undefined;
   setLastRunAt(train: string, at: Date): void;
 }
+
+/** What an asynchronous deploy target reported about a deploy. */
+export interface DeployReport {
+  ok: boolean;
+  detail: string;
+}
+
+/** Outcomes reported by deploy targets to POST /deployments/callback. */
+export interface DeployCallbacks {
+  /** Resolves with the report for this key (even one that came earlier), or undefined after `timeoutMs`. */
+  wait(idempotencyKey: string, timeoutMs: number): Promise<DeployReport | undefined>;
+}

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock';
-import type { ShipmateConfig } from '../core/config';
+import { type DeploySpec, findEnvironment, type ShipmateConfig } from '../core/config';
 import { NotFoundError } from '../core/errors';
-import type { Deployer, DeployerFactory } from '../core/ports';
+import type { DeployCallbacks, Deployer, DeployerFactory } from '../core/ports';
 import { createCommandDeployer } from './command-deployer';
 import { createWebhookDeployer } from './webhook-deployer';
 
@@ -9,21 +9,37 @@ export interface DeployerDeps {
   clock: Clock;
   /** The environment command deployers inherit (PATH, HOME, ...). */
   baseEnv: Readonly<Record<string, string | undefined>>;
+  /** GitHub access shared with pre-flight checks. */
+  github: ShipmateConfig['github'];
+  /** First wait between retries of transient failures; tests make it short. */
+  retryDelayMs?: number;
+  /** Reports of asynchronous webhook targets. */
+  callbacks?: DeployCallbacks;
+}
+
+function createDeployer(spec: DeploySpec, deps: DeployerDeps): Deployer {
+  switch (spec.type) {
+    case 'webhook':
+      return createWebhookDeployer(spec, deps);
+    case 'command':
+      return createCommandDeployer(spec, deps);
+  }
 }
 
 /** Builds each target's deployer from its `deploy:` block, once, at start-up. */
-export function createDeployerRegistry(config: ShipmateConfig, deps: DeployerDeps): DeployerFactory {
+export function createDeployerRegistry(
+  config: ShipmateConfig,
+  deps: DeployerDeps,
+): DeployerFactory & { webhookSecretOf(service: string, environment: string): string | undefined } {
   const deployers = new Map<string, Deployer>();
   for (const [service, svc] of Object.entries(config.services)) {
-    for (const [env, target] of Object.entries(svc.environments)) {
-      const spec = target.deploy;
-      deployers.set(
-        `${service}/${env}`,
-        spec.type === 'webhook' ? createWebhookDeployer(spec, deps) : createCommandDeployer(spec, deps),
-      );
-    }
+    for (const [env, target] of Object.entries(svc.environments)) deployers.set(`${service}/${env}`, createDeployer(target.deploy, deps));
   }
   return {
+    webhookSecretOf(service: string, environment: string): string | undefined {
+      const spec = findEnvironment(config, service, environment)?.deploy;
+      return spec?.type === 'webhook' ? spec.secret : undefined;
+    },
     forTarget(service, environment) {
       const deployer = deployers.get(`${service}/${environment}`);
       if (!deployer) throw new NotFoundError(`${service} has no environment ${environment} in shipmate.yml.`);

@@ -106,6 +106,7 @@ describe('the shipmate CLI', () => {
         { version: 3, name: 'releases' },
         { version: 4, name: 'release_trains' },
         { version: 5, name: 'rollbacks' },
+        { version: 6, name: 'deploy_callbacks' },
       ],
     });
     const second = await runCliProcess(['migrate', '--json'], base());

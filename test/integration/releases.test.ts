@@ -57,7 +57,7 @@ describe('multi-service releases', () => {
   });
 
   it('stops at a failed service: later waves never start and the thread names what was already deployed', async () => {
-    target.statusFor = (hook) => (JSON.parse(hook.body).service === 'api' ? 500 : 200);
+    target.statusFor = (hook) => (JSON.parse(hook.body).service === 'api' ? 422 : 200);
     await ack('create checkout-v2 db@7.1.0 api@1.4.2 web@3.0.0 to prod');
     await settle();
     expect(deployed()).toEqual(['db', 'api']);

@@ -97,7 +97,7 @@ describe('rollback', () => {
     await start();
     await deploy('api@1.0.0 to prod');
     await h.settle();
-    target.status = 500;
+    target.status = 422;
     await deploy('api@1.1.0 to prod');
     await h.settle();
     const [, rollbackButton] = buttonsOf(2);
@@ -119,7 +119,7 @@ describe('rollback', () => {
       await deploy('db@1.0.0 to prod');
       await deploy('web@1.0.0 to prod');
       await h.settle();
-      target.statusFor = (r) => (JSON.parse(r.body).service === 'web' ? 500 : 200);
+      target.statusFor = (r) => (JSON.parse(r.body).service === 'web' ? 422 : 200);
       await deploy('create big db@2.0.0 web@2.0.0 to prod', 'U0ALICE', '/release');
       await h.settle();
       if (!auto) {

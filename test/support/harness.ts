@@ -66,6 +66,7 @@ export async function startHarness(configYaml: string | ((dir: string) => string
     clock: clock.now,
     log,
     reconcileEvery: false,
+    retryDelayMs: 1,
     clientOptions: { retryConfig: { retries: 0 } },
   });
   const port = await shipmate.start();

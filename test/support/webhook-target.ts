@@ -17,6 +17,11 @@ export class WebhookTarget {
   responseBody = '{"accepted":true}';
   /** Chooses the status per request, e.g. to fail one service of a release; `status` otherwise. */
   statusFor: ((hook: ReceivedHook) => number) | undefined;
+  /** Extra headers on every answer, e.g. a Location for a 202. */
+  headers: Record<string, string> = {};
+  /** Answers GET requests (a status URL): path -> JSON body, or undefined for 404. */
+  onGet: ((path: string) => unknown) | undefined;
+  readonly gets: string[] = [];
   private server: Server | undefined;
   private gate: Promise<void> | undefined;
   private arrivals: (() => void)[] = [];
@@ -27,13 +32,20 @@ export class WebhookTarget {
 
   async start(): Promise<this> {
     this.server = createServer(async (req, res) => {
+      if (req.method === 'GET') {
+        this.gets.push(req.url ?? '');
+        const body = this.onGet?.(req.url ?? '');
+        res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body ?? { error: 'not found' }));
+        return;
+      }
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const hook = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       this.received.push(hook);
       this.arrivals.splice(0).forEach((notify) => notify());
       await this.gate;
-      res.writeHead(this.statusFor?.(hook) ?? this.status, { 'content-type': 'application/json' });
+      res.writeHead(this.statusFor?.(hook) ?? this.status, { 'content-type': 'application/json', ...this.headers });
       res.end(this.responseBody);
     });
     this.server.listen(0, '127.0.0.1');

@@ -60,6 +60,9 @@ describe('parseShipmateConfig', () => {
                   secret: SECRET,
                   headers: {},
                   timeout: 30_000,
+                  retries: 3,
+                  completion: 'sync',
+                  pollInterval: 5_000,
                 },
                 requireGreenChecks: false,
               },
@@ -119,8 +122,8 @@ describe('parseShipmateConfig', () => {
     });
 
     it('an unknown key in a deploy (objects are strict)', () => {
-      expect(problemsOf(withDeploy(webhook({ retries: 3 })))).toEqual([
-        'services.api.environments.prod.deploy: Unrecognized key: "retries"',
+      expect(problemsOf(withDeploy(webhook({ retry: 3 })))).toEqual([
+        'services.api.environments.prod.deploy: Unrecognized key: "retry"',
       ]);
     });
 
