@@ -69,9 +69,17 @@ export class EffectWorker {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Takes no new work and waits up to `graceMs` for what runs. Whatever is still running then (a
+   * 30-minute rollout) is left: its effect stays pending and runs again, with the same
+   * idempotency key, after the next start.
+   */
+  async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
-    await this.idle();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([this.idle(), grace]);
+    clearTimeout(timer);
   }
 
   private pump(): void {

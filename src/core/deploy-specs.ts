@@ -98,11 +98,11 @@ export const kubernetesDeploy = z.strictObject({ type: z.literal('kubernetes'), 
 
 export const argoRolloutsDeploy = z.strictObject({ type: z.literal('argo-rollouts'), rollout: k8sName, ...kubernetesTarget });
 
-const TYPES = ['webhook', 'command'];
+const TYPES = ['webhook', 'command', 'github-actions', 'argocd', 'kubernetes', 'argo-rollouts'];
 
 export const deploySpec = z.discriminatedUnion(
   'type',
-  [webhookDeploy, commandDeploy],
+  [webhookDeploy, commandDeploy, githubActionsDeploy, argocdDeploy, kubernetesDeploy, argoRolloutsDeploy],
   { error: (issue) => (issue.code === 'invalid_union' ? `type must be one of: ${TYPES.join(', ')}` : undefined) },
 );
 

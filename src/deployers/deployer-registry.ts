@@ -2,7 +2,11 @@ import type { Clock } from '../core/clock';
 import { type DeploySpec, findEnvironment, type ShipmateConfig } from '../core/config';
 import { NotFoundError } from '../core/errors';
 import type { DeployCallbacks, Deployer, DeployerFactory } from '../core/ports';
+import { createArgoRolloutsDeployer } from './argo-rollouts-deployer';
+import { createArgocdDeployer } from './argocd-deployer';
 import { createCommandDeployer } from './command-deployer';
+import { createGithubActionsDeployer } from './github-actions-deployer';
+import { createKubernetesDeployer } from './kubernetes-deployer';
 import { createWebhookDeployer } from './webhook-deployer';
 
 export interface DeployerDeps {
@@ -23,6 +27,14 @@ function createDeployer(spec: DeploySpec, deps: DeployerDeps): Deployer {
       return createWebhookDeployer(spec, deps);
     case 'command':
       return createCommandDeployer(spec, deps);
+    case 'github-actions':
+      return createGithubActionsDeployer(spec, deps);
+    case 'argocd':
+      return createArgocdDeployer(spec, deps);
+    case 'kubernetes':
+      return createKubernetesDeployer(spec, deps);
+    case 'argo-rollouts':
+      return createArgoRolloutsDeployer(spec, deps);
   }
 }
 

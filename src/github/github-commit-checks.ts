@@ -14,15 +14,16 @@ export function createGitHubCommitChecks(options: { apiUrl: string; token?: stri
   const octokit = new Octokit({
     baseUrl: options.apiUrl.replace(/\/$/, ''),
     userAgent: 'Shipmate',
-    request: { timeout: options.timeoutMs },
     ...(options.token ? { auth: options.token } : {}),
   });
   return {
     async verify(repository: string, ref: string): Promise<ChecksVerdict> {
       const [owner = '', repo = ''] = repository.split('/');
       try {
-        const { data: combined } = await octokit.rest.repos.getCombinedStatusForRef({ owner, repo, ref, per_page: 100 });
-        const runs = await octokit.paginate(octokit.rest.checks.listForRef, { owner, repo, ref, per_page: 100 });
+        // @octokit/request 8 ignores a `timeout` option; an abort signal bounds each call.
+        const request = () => ({ signal: AbortSignal.timeout(options.timeoutMs) });
+        const { data: combined } = await octokit.rest.repos.getCombinedStatusForRef({ owner, repo, ref, per_page: 100, request: request() });
+        const runs = await octokit.paginate(octokit.rest.checks.listForRef, { owner, repo, ref, per_page: 100, request: request() });
         const problems = [
           ...combined.statuses.filter((s) => s.state !== 'success').map((s) => `${s.context}: ${s.state}${s.description ? ` (${s.description})` : ''}`),
           ...runs

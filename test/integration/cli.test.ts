@@ -83,7 +83,7 @@ describe('the shipmate CLI', () => {
       expect(text.code).toBe(1);
       expect(text.stderr).toContain('services.api.environments.prod.deploy.url: Invalid URL');
       expect(text.stderr).toContain('services.api.environments.prod.deploy.secret: environment variable MISSING_SECRET is not set');
-      expect(text.stderr).toContain('services.api.environments.staging.deploy.type: type must be one of: webhook, command');
+      expect(text.stderr).toContain('services.api.environments.staging.deploy.type: type must be one of: webhook, command, github-actions, argocd, kubernetes, argo-rollouts');
       const json = await runCliProcess(['config', 'check', '--json'], env);
       expect(json.code).toBe(1);
       expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, problems: expect.arrayContaining(['services.api.environments.prod.deploy.url: Invalid URL']) });

@@ -111,13 +111,13 @@ describe('parseShipmateConfig', () => {
 
     it('an unknown deploy type', () => {
       expect(problemsOf(withDeploy({ type: 'ftp', url: 'https://x.example.com' }))).toEqual([
-        'services.api.environments.prod.deploy.type: type must be one of: webhook, command',
+        'services.api.environments.prod.deploy.type: type must be one of: webhook, command, github-actions, argocd, kubernetes, argo-rollouts',
       ]);
     });
 
     it('a deploy with no type at all', () => {
       expect(problemsOf(withDeploy({ url: 'https://x.example.com' }))).toEqual([
-        'services.api.environments.prod.deploy.type: type must be one of: webhook, command',
+        'services.api.environments.prod.deploy.type: type must be one of: webhook, command, github-actions, argocd, kubernetes, argo-rollouts',
       ]);
     });
 
@@ -255,7 +255,7 @@ describe('parseShipmateConfig', () => {
         'services.api.environments.prod.deploy.url: Invalid URL',
         'services.api.environments.prod.deploy.secret: must be at least 16 characters so the signature cannot be guessed',
         'services.api.environments.prod.deploy.timeout: "soon" is not a duration: use a number and a unit, like 30s, 5m or 1h',
-        'services.web.environments.prod.deploy.type: type must be one of: webhook, command',
+        'services.web.environments.prod.deploy.type: type must be one of: webhook, command, github-actions, argocd, kubernetes, argo-rollouts',
         'services.worker.environments.prod.deploy: Unrecognized key: "token"',
       ]),
     );
