@@ -21,6 +21,7 @@ describe('the shipmate CLI', () => {
     SHIPMATE_CONFIG: EXAMPLE,
     API_DEPLOY_WEBHOOK_SECRET: 'example-secret-0123456789',
     GITHUB_TOKEN: 'ghp_example',
+    ARGOCD_TOKEN: 'argocd-example',
   });
 
   describe('start with a missing or invalid setting', () => {
@@ -58,6 +59,8 @@ describe('the shipmate CLI', () => {
         valid: true,
         services: [
           { name: 'api', environments: ['staging', 'prod'] },
+          { name: 'web', environments: ['staging', 'prod'] },
+          { name: 'payments', environments: ['prod'] },
           { name: 'worker', environments: ['staging'] },
         ],
       });
