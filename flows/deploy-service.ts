@@ -6,6 +6,7 @@ import type { Actor, Deployment, NewDeployment } from '../src/core/types';
 import { type DeployEvent, deployFlowId } from './deploy-flow';
 import type { EffectHandler } from './effect-worker';
 import type { FlowRunner } from './flow-runner';
+import { planRollback } from './rollback-plan';
 
 /** Which rules apply to a target; read from shipmate.yml. */
 export interface DeployPolicies {
@@ -180,26 +181,8 @@ export class DeployService {
       if (active?.status === 'deploying') throw new ConflictError(`${target} is deploying ${active.version} (deploy #${active.id}); roll back once it has finished.`);
       const lock = locks.covering(input.service, input.environment);
       if (lock) throw new ConflictError(`${target} is locked by <@${lock.lockedBy}>: ${lock.reason}. Unlock it to roll back.`);
-      const good = store.good(input.service, input.environment, 100);
       const [newest] = store.history(input.service, input.environment, 1);
-      // What is undone: a failed deploy on top (it may have left things half-done, so the last good
-      // version is deployed again), else the good version running now (the one before it returns).
-      const undo = newest?.status === 'failed' && (!good[0] || newest.id > good[0].id) ? newest : good[0];
-      if (!undo) throw new ConflictError(`Nothing to roll back: ${target} has no successful deploy yet.`);
-      if (input.to && input.to === undo.version && undo.status === 'succeeded') {
-        throw new ConflictError(`${target} already runs ${undo.version}${undo.rollbackOf ? ` (rolled back by deploy #${undo.id})` : ''}; nothing to roll back.`);
-      }
-      const candidates = good.filter((d) => d.id < undo.id || undo.status === 'failed').filter((d) => d.version !== undo.version);
-      const to = input.to ? candidates.find((d) => d.version === input.to) : candidates[0];
-      if (!to) {
-        const known = [...new Set(candidates.map((d) => d.version))].slice(0, 5).join(', ');
-        throw new ConflictError(
-          input.to
-            ? `${input.to} is not a known good version of ${target} to roll back to from ${undo.version}.${known ? ` Known good: ${known}.` : ''}`
-            : `${target} has no earlier good version to roll back to: ${undo.version} is the only one that ever succeeded there.`,
-        );
-      }
-      const current = undo;
+      const { undo: current, to } = planRollback(target, store.good(input.service, input.environment, 100), newest, input.to);
       const now = clock();
       const deployment = store.create(
         {
