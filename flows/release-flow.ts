@@ -1,6 +1,6 @@
 import { nextWave, type ServiceResult } from '../src/core/release-plan';
 import type { EffectSpec, ReleaseStore } from '../src/core/ports';
-import type { Release, ServiceRun } from '../src/core/types';
+import type { Release, ServiceRun, Source } from '../src/core/types';
 import { type FlowDefinition, type FlowStateRepository, type Transition, unchanged } from './flow';
 import { type PostMessage, releaseCard, type ThreadReply, type UpdateMessage } from './messages';
 
@@ -11,9 +11,11 @@ export type ReleaseEvent =
   | { type: 'scheduled-time'; graceMs: number }
   | { type: 'wave-started'; wave: number; started: { service: string; deploymentId: number }[]; refused: { service: string; error: string }[] }
   | { type: 'service-finished'; service: string; ok: boolean; error?: string }
-  | { type: 'pause'; by: string }
-  | { type: 'resume'; by: string }
-  | { type: 'abort'; by: string };
+  | { type: 'pause'; by: string; source: Source }
+  | { type: 'resume'; by: string; source: Source }
+  | { type: 'abort'; by: string; source: Source }
+  /** Rollbacks of what a failed release deployed were requested; one line per service. */
+  | { type: 'rolled-back'; lines: string[] };
 
 /** What a wave effect asks for: deploy these services of the release. */
 export interface WavePayload {
@@ -54,8 +56,7 @@ const wave = (r: Release, index: number): EffectSpec => {
   return { step: `wave.${index}`, lane: 'work', type: 'release.wave', payload };
 };
 
-function audit(r: Release, action: string, actor = 'system', detail: Record<string, unknown> = {}) {
-  const source = actor === 'system' ? ('system' as const) : ('button' as const);
+function audit(r: Release, action: string, actor = 'system', detail: Record<string, unknown> = {}, source: Source = 'system') {
   return [{ actor, source, action, subject: `release/${r.name}`, detail: { releaseId: r.id, environment: r.environment, ...detail } }];
 }
 
@@ -67,7 +68,7 @@ function results(r: Release): Record<string, ServiceResult> {
  * After anything changed: start the next wave, or conclude. A paused release finishes the wave
  * it is in but starts no other; a failure stops it for good.
  */
-function advance(r: Release, now: Date, change: string): Transition<Release> {
+function advance(r: Release, now: Date, change: string, options: ReleaseFlowOptions): Transition<Release> {
   const step = nextWave(r.waves, results(r));
   switch (step.kind) {
     case 'wait':
@@ -85,17 +86,26 @@ function advance(r: Release, now: Date, change: string): Transition<Release> {
     case 'failed': {
       const next: Release = { ...r, status: 'failed', finishedAt: now };
       const deployed = step.deployed.length ? ` Already deployed in this release (newest first): ${step.deployed.join(', ')}; roll them back if the failure leaves them broken.` : '';
+      const rollback: EffectSpec[] =
+        options.autoRollback && step.deployed.length ? [{ step: 'auto-rollback', lane: 'work', type: 'release.rollback', payload: { releaseId: r.id } }] : [];
       return {
         state: next,
-        effects: [update(next, 'failed'), reply(next, 'failed', `Release ${r.name} stopped: ${step.failed.join(', ')} failed, so later waves will not start.${deployed}`, [r.requestedBy])],
+        effects: [update(next, 'failed'), reply(next, 'failed', `Release ${r.name} stopped: ${step.failed.join(', ')} failed, so later waves will not start.${deployed}`, [r.requestedBy]), ...rollback],
         audit: audit(next, 'release.failed', 'system', { failed: step.failed, deployed: step.deployed }),
       };
     }
   }
 }
 
+export interface ReleaseFlowOptions {
+  /** A failed release rolls back what it deployed without asking. */
+  autoRollback: boolean;
+}
+
 /** A multi-service release: scheduled -> running (waves) -> succeeded | failed, or paused, aborted, missed. */
-export const releaseFlow: FlowDefinition<Release, ReleaseEvent> = {
+export function createReleaseFlow(options: ReleaseFlowOptions): FlowDefinition<Release, ReleaseEvent> {
+  const advance_ = (r: Release, now: Date, change: string) => advance(r, now, change, options);
+  return {
   kind: 'release',
   transition(r, event, now): Transition<Release> {
     switch (event.type) {
@@ -106,7 +116,7 @@ export const releaseFlow: FlowDefinition<Release, ReleaseEvent> = {
           return { state: r, effects: [post(r), timer] };
         }
         const next: Release = { ...r, status: 'running', startedAt: now };
-        const started = advance(next, now, 'started');
+        const started = advance_(next, now, 'started');
         return { ...started, effects: [post(r), ...started.effects], audit: audit(next, 'release.started') };
       }
       case 'scheduled-time': {
@@ -121,7 +131,7 @@ export const releaseFlow: FlowDefinition<Release, ReleaseEvent> = {
           };
         }
         const next: Release = { ...r, status: 'running', startedAt: now };
-        return { ...advance(next, now, 'started'), audit: audit(next, 'release.started') };
+        return { ...advance_(next, now, 'started'), audit: audit(next, 'release.started') };
       }
       case 'wave-started': {
         if (!OPEN.has(r.status)) return unchanged(r);
@@ -133,34 +143,40 @@ export const releaseFlow: FlowDefinition<Release, ReleaseEvent> = {
           changes[s.service] = { ...r.results[s.service], status, deploymentId: s.deploymentId };
         }
         for (const s of event.refused) changes[s.service] = { status: 'failed', error: s.error };
-        return advance({ ...r, results: { ...r.results, ...changes } }, now, `wave${event.wave}.started`);
+        return advance_({ ...r, results: { ...r.results, ...changes } }, now, `wave${event.wave}.started`);
       }
       case 'service-finished': {
         if (!OPEN.has(r.status) && r.status !== 'aborted') return unchanged(r);
         const run: ServiceRun = { ...r.results[event.service], status: event.ok ? 'succeeded' : 'failed', ...(event.error ? { error: event.error } : {}) };
         const next: Release = { ...r, results: { ...r.results, [event.service]: run } };
         if (r.status === 'aborted') return { state: next, effects: [update(next, `${event.service}.finished`)] };
-        return advance(next, now, `${event.service}.finished`);
+        return advance_(next, now, `${event.service}.finished`);
       }
       case 'pause': {
         if (r.status !== 'running') return unchanged(r);
         const next: Release = { ...r, status: 'paused' };
-        return { state: next, effects: [update(next, `paused.${now.getTime()}`), reply(next, `paused.${now.getTime()}`, 'paused the release: the current wave finishes, no new wave starts until someone resumes it.', [event.by])], audit: audit(next, 'release.paused', event.by) };
+        return { state: next, effects: [update(next, `paused.${now.getTime()}`), reply(next, `paused.${now.getTime()}`, 'paused the release: the current wave finishes, no new wave starts until someone resumes it.', [event.by])], audit: audit(next, 'release.paused', event.by, {}, event.source) };
       }
       case 'resume': {
         if (r.status !== 'paused') return unchanged(r);
-        const resumed = advance({ ...r, status: 'running' }, now, `resumed.${now.getTime()}`);
-        return { ...resumed, audit: audit(resumed.state, 'release.resumed', event.by) };
+        const resumed = advance_({ ...r, status: 'running' }, now, `resumed.${now.getTime()}`);
+        return { ...resumed, audit: audit(resumed.state, 'release.resumed', event.by, {}, event.source) };
       }
+      case 'rolled-back':
+        return { state: r, effects: [reply(r, `rolled-back.${now.getTime()}`, `Rolling back what release ${r.name} deployed:\n${event.lines.join('\n')}`)] };
       case 'abort': {
         if (!OPEN.has(r.status)) return unchanged(r);
         const next: Release = { ...r, status: 'aborted', finishedAt: now };
         return {
           state: next,
           effects: [update(next, 'aborted'), reply(next, 'aborted', 'aborted the release: no further wave starts. Deploys already running finish on their own.', [event.by])],
-          audit: audit(next, 'release.aborted', event.by),
+          audit: audit(next, 'release.aborted', event.by, {}, event.source),
         };
       }
     }
   },
 };
+}
+
+/** The release flow with default options (no automatic rollback). */
+export const releaseFlow = createReleaseFlow({ autoRollback: false });

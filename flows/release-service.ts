@@ -22,8 +22,6 @@ export interface ReleaseServiceDeps {
   channelFor: (service: string, environment: string) => string;
   /** How late a scheduled release may still start after Shipmate was down. */
   missedGraceMs: number;
-  /** Roll back what a failed release deployed, without asking. */
-  autoRollback: boolean;
 }
 
 export interface NewReleaseInput {
@@ -54,12 +52,25 @@ export class ReleaseService {
       };
       deps.runner.dispatch(releaseFlowId(d.releaseId), event);
     });
-    if (deps.autoRollback) {
-      deps.runner.onTransition((flowId, state) => {
-        const r = state as Release;
-        if (flowId.startsWith('release:') && r.status === 'failed') void this.rollbackDeployed(r.id, { userId: r.requestedBy, source: 'system' });
-      });
-    }
+  }
+
+  /** From the failed release's button: rolls back what it deployed and says so in its thread. */
+  async rollbackRequested(releaseId: number, actor: Actor): Promise<string[]> {
+    const lines = await this.rollbackDeployed(releaseId, actor);
+    const event: ReleaseEvent = { type: 'rolled-back', lines };
+    this.deps.runner.dispatch(releaseFlowId(releaseId), event);
+    return lines;
+  }
+
+  /** The effect handler for releases.autoRollback: the same, queued durably by the failed release. */
+  rollbackHandler(): EffectHandler {
+    return async (effect: QueuedEffect) => {
+      const { releaseId } = effect.payload as { releaseId: number };
+      const release = this.deps.releases.get(releaseId);
+      const lines = await this.rollbackDeployed(releaseId, { userId: release?.requestedBy ?? 'system', source: 'system' });
+      const event: ReleaseEvent = { type: 'rolled-back', lines };
+      return event;
+    };
   }
 
   /**
@@ -126,7 +137,7 @@ export class ReleaseService {
   control(ref: string | number, action: 'pause' | 'resume' | 'abort', actor: Actor): Release {
     const release = typeof ref === 'number' ? this.deps.releases.get(ref) : this.deps.releases.activeByName(ref);
     if (!release) throw new NotFoundError(typeof ref === 'number' ? `Release #${ref} does not exist.` : `No scheduled, running or paused release is named "${ref}". \`/release status\` lists them.`);
-    const event: ReleaseEvent = { type: action, by: actor.userId };
+    const event: ReleaseEvent = { type: action, by: actor.userId, source: actor.source };
     this.deps.runner.dispatch(releaseFlowId(release.id), event);
     return this.deps.releases.get(release.id)!;
   }
@@ -137,6 +148,8 @@ export class ReleaseService {
       const { releaseId, wave } = effect.payload as WavePayload;
       const release = this.deps.releases.get(releaseId);
       if (!release) throw new NotFoundError(`release ${releaseId} is gone`);
+      // Aborted (or over) while this wave waited in the queue: start nothing.
+      if (release.status !== 'running' && release.status !== 'paused') return;
       const started: { service: string; deploymentId: number }[] = [];
       const refused: { service: string; error: string }[] = [];
       for (const s of release.waves.find((w) => w.index === wave)?.services ?? []) {

@@ -8,7 +8,7 @@ import { createDeployPolicies } from '../flows/deploy-policies';
 import { buildHomeModel } from '../flows/home-model';
 import { DeployService } from '../flows/deploy-service';
 import { LockService } from '../flows/lock-service';
-import { releaseFlow, releaseFlowStates } from '../flows/release-flow';
+import { createReleaseFlow, releaseFlowStates } from '../flows/release-flow';
 import { ReleaseService } from '../flows/release-service';
 import { TrainService } from '../flows/train-service';
 import { EffectWorker } from '../flows/effect-worker';
@@ -89,7 +89,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     clock,
     flows: [
       { definition: deployFlow, states: deployFlowStates(deployments) },
-      { definition: releaseFlow, states: releaseFlowStates(releases) },
+      { definition: createReleaseFlow({ autoRollback: config.releases.autoRollback }), states: releaseFlowStates(releases) },
     ],
     onEffectsQueued: () => worker?.kick(),
   });
@@ -166,7 +166,6 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     dependsOn: (service) => findService(config, service)?.dependsOn ?? [],
     channelFor: (service, environment) => channelFor(config, service, environment),
     missedGraceMs: config.releases.missedGrace,
-    autoRollback: config.releases.autoRollback,
     deployments,
   });
   const trainService = new TrainService({ config, trains: createSqliteTrainStore(db), queue, audit, uow, clock, releaseService, onQueued: () => worker?.kick() });
@@ -183,6 +182,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       ...createSlackMessenger({ client: app.client, messages, clock, metrics }),
       deploy: deployService.deployHandler(deployers),
       'release.wave': releaseService.waveHandler(),
+      'release.rollback': releaseService.rollbackHandler(),
       // A timer's payload is the event it delivers to its flow when due.
       timer: async (effect) => effect.payload as { type: string },
     },

@@ -172,7 +172,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     );
   });
   button(ACTION_ROLLBACK_RELEASE, async (body, action) =>
-    (await deps.releaseService.rollbackDeployed(Number(action.value), { userId: body.user.id, source: 'button' })).join('\n'),
+    (await deps.releaseService.rollbackRequested(Number(action.value), { userId: body.user.id, source: 'button' })).join('\n'),
   );
   for (const [actionId, control] of [[ACTION_PAUSE_RELEASE, 'pause'], [ACTION_RESUME_RELEASE, 'resume'], [ACTION_ABORT_RELEASE, 'abort']] as const) {
     button(actionId, (body, action) => {

@@ -69,6 +69,10 @@ export function createSqliteReleaseStore(db: Db): ReleaseStore {
         return toRelease(byId.get(lastInsertRowid) as Row);
       } catch (error) {
         if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
+        if (String((error as Error).message).includes('request_key')) {
+          const earlier = byKey.get(input.requestKey) as Row | undefined;
+          throw new ConflictError(`This request already created release #${earlier?.id ?? '?'} (${earlier?.name ?? 'unknown'}).`);
+        }
         throw new ConflictError(`A release named "${input.name}" is already scheduled or running; pick another name or wait for it to finish.`);
       }
     },
