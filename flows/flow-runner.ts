@@ -35,7 +35,7 @@ export class FlowRunner {
     for (const flow of deps.flows) this.flows.set(flow.definition.kind, flow);
   }
 
-  /** Called after every transition with the new state, e.g. to start what waited for it. */
+  /** Called after every transition, in its transaction, with the new state: e.g. to start what waited for it. */
   onTransition(listener: (flowId: string, state: unknown) => void): void {
     this.listeners.push(listener);
   }
@@ -43,7 +43,7 @@ export class FlowRunner {
   dispatch(flowId: string, event: { type: string }): void {
     const flow = this.flows.get(flowId.slice(0, flowId.indexOf(':')));
     if (!flow) throw new UnknownFlowError(flowId);
-    const { next, queued } = this.deps.uow.transaction(() => {
+    const { queued } = this.deps.uow.transaction(() => {
       const state = flow.states.load(flowId);
       if (state === undefined) throw new UnknownFlowError(flowId);
       const now = this.deps.clock();
@@ -52,9 +52,11 @@ export class FlowRunner {
       this.deps.events.append(flowId, event, now);
       for (const entry of audit) this.deps.audit.record({ ...entry, at: now });
       this.deps.queue.enqueue(flowId, effects, now);
-      return { next, queued: effects.length };
+      // Listeners advance other flows (the next queued deploy, the release a deploy belongs to)
+      // inside this transaction, so a crash cannot leave one moved and the other not.
+      for (const listener of this.listeners) listener(flowId, next);
+      return { queued: effects.length };
     });
     if (queued > 0) this.deps.onEffectsQueued?.();
-    for (const listener of this.listeners) listener(flowId, next);
   }
 }
