@@ -4,6 +4,7 @@ import { loadSettings, loadStorageSettings } from '../config/settings';
 import { AppError, ConfigError } from '../core/errors';
 import { migrate, openDatabase } from '../store/database';
 import { createShipmate } from '../main';
+import { runCanaryJudge } from './canary-judge-command';
 
 export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -69,6 +70,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         else io.err(error.userMessage);
         exitCode = 1;
       }
+    });
+
+  program
+    .command('canary')
+    .description('canary analysis')
+    .command('judge')
+    .description('compare canary metrics with the baseline (Mann-Whitney U) and print a verdict')
+    .requiredOption('--input <file>', 'JSON file: confidence, thresholds, metrics, groupWeights')
+    .option('--json', 'print JSON')
+    .action((opts: { input: string; json?: boolean }) => {
+      const result = runCanaryJudge(opts.input, { json: opts.json ?? false });
+      if (result.exitCode === 0) io.out(result.output);
+      else io.err(result.output); // one line, already "shipmate: ..."
+      exitCode = result.exitCode;
     });
 
   try {

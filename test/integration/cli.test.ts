@@ -135,4 +135,14 @@ describe('the shipmate CLI', () => {
       await emulator.stop();
     }
   });
+
+  it('canary judge reads a file and prints the verdict as JSON', async () => {
+    const fixture = join(__dirname, '..', 'fixtures', 'canary', 'fail-critical.json');
+    const { code, stdout } = await runCliProcess(['canary', 'judge', '--input', fixture, '--json'], base());
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ verdict: 'fail', metrics: expect.any(Array) });
+    const missing = await runCliProcess(['canary', 'judge', '--input', join(dir, 'nope.json')], base());
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+  });
 });
