@@ -46,6 +46,8 @@ export interface ShipmateOptions {
   clientOptions?: WebClientOptions;
   /** First wait between retries of a deployer's transient failures (tests make it short). */
   retryDelayMs?: number;
+  /** How long a slash command may work before it is acked and answered later (default 2 s). */
+  ackWithinMs?: number;
   /** Cron expression of the reconciler tick; `false` turns it off (tests tick by hand). */
   reconcileEvery?: string | false;
 }
@@ -170,7 +172,8 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   });
   const trainService = new TrainService({ config, trains: createSqliteTrainStore(db), queue, audit, uow, clock, releaseService, onQueued: () => worker?.kick() });
   const home = (userId: string) => buildHomeModel(userId, clock(), { config, store: deployments, locks, releases, policies });
-  registerListeners(app, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, log, metrics });
+  registerListeners(app, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, log, metrics,
+    ...(options.ackWithinMs !== undefined ? { ackWithinMs: options.ackWithinMs } : {}) });
 
   worker = new EffectWorker({
     queue,

@@ -31,6 +31,11 @@ export interface ListenerDeps extends DeployCommandDeps, ReleaseCommandDeps {
   metrics: Metrics;
   /** What a person's App Home shows. */
   home: (userId: string) => Promise<HomeModel>;
+  /**
+   * How long a slash command may work before it is acked with "working on it" and answered later
+   * through response_url. Slack gives 3 s; pre-flight checks on GitHub can take longer.
+   */
+  ackWithinMs?: number;
 }
 
 /**
@@ -57,18 +62,35 @@ async function answer(deps: ListenerDeps, command: string, work: () => Promise<R
 
 const deploymentIdOf = (action: ButtonAction): number => Number(action.value);
 
+type CommandAck = (reply: { response_type: 'ephemeral'; text: string; blocks?: unknown[] }) => Promise<void>;
+type CommandRespond = (reply: { response_type: 'ephemeral'; replace_original: boolean; text: string; blocks?: unknown[] }) => Promise<unknown>;
+
+/**
+ * Acks with the reply when it is ready within the budget; otherwise acks at once with a note and
+ * sends the reply through response_url when it is, so Slack never times the command out.
+ */
+async function replyInTime(deps: ListenerDeps, work: Promise<Reply>, ack: CommandAck, respond: CommandRespond): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), deps.ackWithinMs ?? 2_000)));
+  const early = await Promise.race([work, late]);
+  clearTimeout(timer);
+  if (early) return ack({ response_type: 'ephemeral', ...renderReply(early) });
+  await ack({ response_type: 'ephemeral', text: ':hourglass_flowing_sand: Checking… the answer follows in a moment.' });
+  await respond({ response_type: 'ephemeral', replace_original: true, ...renderReply(await work) });
+}
+
 export function registerListeners(app: App, deps: ListenerDeps): void {
-  app.command('/deploy', async ({ command, ack }) => {
-    const reply = await answer(deps, 'deploy', () =>
+  app.command('/deploy', async ({ command, ack, respond }) => {
+    const work = answer(deps, 'deploy', () =>
       deployCommand.run(deps, deployCommand.parse(command.text), {
         actor: { userId: command.user_id, source: 'slash_command' },
         requestKey: command.trigger_id,
       }),
     );
-    await ack({ response_type: 'ephemeral', ...renderReply(reply) });
+    await replyInTime(deps, work, ack as CommandAck, respond as CommandRespond);
   });
 
-  app.command('/release', async ({ command, ack, client }) => {
+  app.command('/release', async ({ command, ack, client, respond }) => {
     let input;
     try {
       input = releaseCommand.parse(command.text);
@@ -83,14 +105,14 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       return;
     }
     const run = input;
-    const reply = await answer(deps, 'release', () =>
+    const work = answer(deps, 'release', () =>
       releaseCommand.run(deps, run, {
         actor: { userId: command.user_id, source: 'slash_command' },
         requestKey: command.trigger_id,
         channel: command.channel_id,
       }),
     );
-    await ack({ response_type: 'ephemeral', ...renderReply(reply) });
+    await replyInTime(deps, work, ack as CommandAck, respond as CommandRespond);
   });
 
   app.view(VIEW_RELEASE_FORM, async ({ ack, view, body, client }) => {

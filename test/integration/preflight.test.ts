@@ -84,3 +84,25 @@ describe('pre-flight checks on GitHub before production', () => {
     expect(JSON.parse(audit.detail)).toMatchObject({ reason: 'INC-42 fix, e2e is flaky', problems: ['ci/build: failure (exit 1)', 'e2e: in_progress'] });
   });
 });
+
+describe('a slash command waiting on a slow GitHub', () => {
+  it('is acked at once, and answered through response_url when the checks are in', async () => {
+    const target = await new WebhookTarget().start();
+    const github = await new FakeGitHub(TOKEN).start();
+    github.refs.set('acme/api@v1.4.2', { statuses: [{ context: 'ci/build', state: 'success' }], checkRuns: [] });
+    github.delayMs = 150;
+    const h = await startHarness(config(target, github), { GITHUB_TOKEN: TOKEN }, { ackWithinMs: 50 });
+    try {
+      const ack = await h.command('api@1.4.2 to prod');
+      expect((ack.json as Ack).text).toBe(':hourglass_flowing_sand: Checking… the answer follows in a moment.');
+      const answer = await h.emulator.waitFor('response_url');
+      expect(answer.args).toMatchObject({ response_type: 'ephemeral', replace_original: true });
+      expect(String(answer.args.text)).toContain('Deploying api 1.4.2 to prod');
+      await h.settle();
+    } finally {
+      await h.stop();
+      await target.stop();
+      await github.stop();
+    }
+  });
+});

@@ -22,6 +22,8 @@ export interface FakeCheckRun {
 export class FakeGitHub {
   readonly refs = new Map<string, { statuses: FakeStatus[]; checkRuns: FakeCheckRun[] }>();
   readonly requests: { path: string; authorization: string | undefined }[] = [];
+  /** Holds every answer this long, like a slow GitHub. */
+  delayMs = 0;
   private server: Server | undefined;
 
   constructor(private readonly token: string) {}
@@ -31,7 +33,8 @@ export class FakeGitHub {
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
+    this.server = createServer(async (req, res) => {
+      if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       this.requests.push({ path, authorization: req.headers.authorization });
       const send = (status: number, body: unknown) => {

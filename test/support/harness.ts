@@ -32,7 +32,11 @@ export interface Harness {
  * real SQLite file in a temporary folder. The config is written as shipmate.yml; as a function it
  * gets that folder, for paths the test wants to read afterwards.
  */
-export async function startHarness(configYaml: string | ((dir: string) => string), env: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  configYaml: string | ((dir: string) => string),
+  env: Record<string, string> = {},
+  options: { ackWithinMs?: number } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'shipmate-test-'));
   const emulator = await new SlackEmulator(BOT_TOKEN).start();
   writeFileSync(join(dir, 'shipmate.yml'), typeof configYaml === 'function' ? configYaml(dir) : configYaml);
@@ -67,6 +71,7 @@ export async function startHarness(configYaml: string | ((dir: string) => string
     log,
     reconcileEvery: false,
     retryDelayMs: 1,
+    ...options,
     clientOptions: { retryConfig: { retries: 0 } },
   });
   const port = await shipmate.start();
