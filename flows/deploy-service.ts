@@ -261,7 +261,8 @@ export class DeployService {
       if (store.active(service, environment)?.status === 'deploying' || locks.covering(service, environment)) return;
       const [next] = store.queued(service, environment);
       if (!next) return;
-      if (!next.breakGlassReason && policies.freeze(service, environment, clock())) return;
+      // Rollbacks and break-glass deploys go out during a freeze; others wait for it to end.
+      if (!next.breakGlassReason && !next.rollbackOf && policies.freeze(service, environment, clock())) return;
       const waited = next.waitInQueue && next.id !== quietFor;
       const event: DeployEvent = { type: 'start', ...(waited ? { note: note ?? 'Your turn: the target is free, starting now.' } : {}) };
       runner.dispatch(deployFlowId(next.id), event);
@@ -288,6 +289,8 @@ export class DeployService {
       } catch (error) {
         outcome = { ok: false as const, error: error instanceof Error ? error.message : String(error) };
       }
+      // Targets can answer at length; the card and thread have limits, the start is what explains.
+      if (!outcome.ok && outcome.error.length > 1000) outcome = { ...outcome, error: `${outcome.error.slice(0, 1000)}…` };
       this.deps.onOutcome?.(request, outcome.ok);
       const previousGood = this.deps.store.good(request.service, request.environment, 20).find((d) => d.version !== request.version)?.version;
       const event: DeployEvent = { type: 'finished', outcome, ...(previousGood ? { previousGood } : {}) };

@@ -122,7 +122,8 @@ export class EffectWorker {
     const message = error instanceof Error ? error.message : String(error);
     const retryable = !(error instanceof ExternalServiceError) || error.retryable;
     const context = { effect: effect.idempotencyKey, attempts, err: message };
-    if (retryable && attempts < (this.deps.maxAttempts ?? 10)) {
+    // Slack messages are delayed, never dropped, while Slack may still take them.
+    if (retryable && (effect.lane === 'slack' || attempts < (this.deps.maxAttempts ?? 10))) {
       const wait = (error instanceof ExternalServiceError && error.retryAfterMs) || backoffMs(attempts);
       this.deps.queue.retryLater(effect.id, new Date(this.deps.clock().getTime() + wait), message);
       this.deps.log.warn({ ...context, retryInMs: wait }, 'effect failed; will retry');

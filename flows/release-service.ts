@@ -1,5 +1,5 @@
 import type { Clock } from '../src/core/clock';
-import { AppError, NotFoundError } from '../src/core/errors';
+import { AppError, ExternalServiceError, NotFoundError } from '../src/core/errors';
 import { planWaves, type ReleaseItem } from '../src/core/release-plan';
 import type { AuditLog, DeploymentStore, QueuedEffect, ReleaseStore, UnitOfWork } from '../src/core/ports';
 import type { Actor, Deployment, Release } from '../src/core/types';
@@ -168,7 +168,8 @@ export class ReleaseService {
           );
           started.push({ service: s.name, deploymentId: deployment.id });
         } catch (error) {
-          if (!(error instanceof AppError)) throw error;
+          // A passing failure (GitHub's checks timing out) retries the wave; its request keys keep deploys single.
+          if (!(error instanceof AppError) || (error instanceof ExternalServiceError && error.retryable)) throw error;
           refused.push({ service: s.name, error: error.userMessage });
         }
       }

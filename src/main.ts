@@ -98,8 +98,11 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   const boltLogger = slackLogger(log);
   const clientOptions: WebClientOptions = {
     ...(settings.SLACK_API_URL ? { slackApiUrl: settings.SLACK_API_URL } : {}),
-    // The outbox retries with backoff itself; a 429 should come back to it, not block the client.
+    // The outbox retries with backoff itself: a 429, a 5xx or a stalled call comes back to it at
+    // once instead of holding every other message behind the client's own half-hour of retries.
     rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: 10_000,
     ...options.clientOptions,
   };
   /** HTTP mode: ready once serving. Socket Mode: ready while the socket is connected. */
@@ -138,8 +141,18 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     socket.client.on('connected', () => (slackReady = true));
     for (const state of ['disconnected', 'reconnecting']) socket.client.on(state, () => (slackReady = false));
   }
+  // Bolt does not catch a custom route's failure; an aborted request must not take the process down.
+  const guardedRoutes = routes.map((route) => ({
+    ...route,
+    handler: (req: Parameters<typeof route.handler>[0], res: Parameters<typeof route.handler>[1]) =>
+      route.handler(req, res).catch((error: unknown) => {
+        log.warn({ err: error, path: route.path }, 'request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'internal error' }));
+      }),
+  }));
   const receiver =
-    socket ?? new HTTPReceiver({ signingSecret: settings.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', customRoutes: routes, logger: boltLogger });
+    socket ?? new HTTPReceiver({ signingSecret: settings.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', customRoutes: guardedRoutes, logger: boltLogger });
   const app = new App({ token: settings.SLACK_BOT_TOKEN, receiver, logger: boltLogger, clientOptions });
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');

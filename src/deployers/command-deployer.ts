@@ -5,6 +5,13 @@ import { formatDuration } from '../core/format-duration';
 
 type CommandSpec = Extract<DeploySpec, { type: 'command' }>;
 
+/**
+ * What a deploy command inherits from Shipmate's environment. Not the rest: Shipmate's own
+ * tokens must not reach a script whose output is posted to Slack. Pass more with `env:` in
+ * shipmate.yml (`${VAR}` reads Shipmate's environment there).
+ */
+const INHERITED = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|TZ|TMPDIR|TERM|LC_[A-Z]+)$/;
+
 /** How long a command gets after SIGTERM to clean up before SIGKILL. */
 const KILL_GRACE_MS = 5_000;
 /** Output kept in memory; the thread shows only the tail anyway. */
@@ -30,7 +37,7 @@ export function createCommandDeployer(spec: CommandSpec, deps: { baseEnv: Readon
           detached: true,
           stdio: ['ignore', 'pipe', 'pipe'],
           env: {
-            ...deps.baseEnv,
+            ...Object.fromEntries(Object.entries(deps.baseEnv).filter(([name]) => INHERITED.test(name))),
             ...spec.env,
             SHIPMATE_SERVICE: request.service,
             SHIPMATE_ENV: request.environment,

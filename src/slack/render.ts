@@ -43,6 +43,21 @@ const STATUS = {
   never: { emoji: ':white_circle:', word: 'Never deployed' },
 } as const;
 
+/** Lines in as many sections as Slack's 3000 characters per section need, never cutting a line. */
+function inSections(lines: readonly string[]) {
+  const chunks: string[][] = [];
+  let size = 0;
+  for (const line of lines) {
+    if (chunks.length === 0 || size + line.length + 1 > 2900) {
+      chunks.push([]);
+      size = 0;
+    }
+    chunks.at(-1)!.push(line.slice(0, 2900));
+    size += line.length + 1;
+  }
+  return chunks.map((chunk) => Blocks.Section({ text: chunk.join('\n') }));
+}
+
 /** Builds Block Kit JSON; undefined builders are skipped, so optional blocks read inline. */
 export const blocks = (...builders: Parameters<typeof BlockCollection>): KnownBlock[] =>
   BlockCollection(...builders) as unknown as KnownBlock[];
@@ -269,7 +284,8 @@ export function renderReply(reply: Reply): RenderedMessage {
         ),
       };
     case 'deployments': {
-      const body = reply.lines.length ? reply.lines.map(deploymentLine).join('\n') : reply.empty;
+      const lines = reply.lines.map(deploymentLine);
+      const body = lines.length ? lines.join('\n') : reply.empty;
       const locks = (reply.locks ?? []).map(
         (l) => `:lock: ${l.service ? `${Md.bold(l.service)} in ${l.environment}` : `${Md.bold(l.environment)} (every service)`} locked by ${Md.user(l.lockedBy)} ${slackDate(l.lockedAt)}: ${escapeMrkdwn(l.reason)}`,
       );
@@ -278,8 +294,8 @@ export function renderReply(reply: Reply): RenderedMessage {
         text,
         blocks: blocks(
           Blocks.Section({ text: Md.bold(reply.title) }),
-          Blocks.Section({ text: body }),
-          locks.length ? Blocks.Section({ text: locks.join('\n') }) : undefined,
+          ...(lines.length ? inSections(lines) : [Blocks.Section({ text: reply.empty })]),
+          ...inSections(locks),
         ),
       };
     }

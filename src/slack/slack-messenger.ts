@@ -67,12 +67,18 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
    */
   const findPosted = async (effect: QueuedEffect, channel: string, key: string, threadTs?: string) => {
     if (effect.attempts === 0) return undefined;
-    const { messages: found = [] } = await call(threadTs ? 'conversations.replies' : 'conversations.history', () =>
-      threadTs
-        ? client.conversations.replies({ channel, ts: threadTs, include_all_metadata: true, limit: 200 })
-        : client.conversations.history({ channel, include_all_metadata: true, limit: 200 }),
-    );
-    return found.find(hasKey(key));
+    try {
+      const { messages: found = [] } = await call(threadTs ? 'conversations.replies' : 'conversations.history', () =>
+        threadTs
+          ? client.conversations.replies({ channel, ts: threadTs, include_all_metadata: true, limit: 200 })
+          : client.conversations.history({ channel, include_all_metadata: true, limit: 200 }),
+      );
+      return found.find(hasKey(key));
+    } catch (error) {
+      // Not readable (a channel the bot posts to without being a member): post rather than lose it.
+      if (error instanceof ExternalServiceError && !error.retryable) return undefined;
+      throw error;
+    }
   };
 
   const posted = (messageKey: string) => {

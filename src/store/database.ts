@@ -59,13 +59,16 @@ export function migrate(db: Db, migrations: Migration[] = readMigrations(), now:
   );
   const pending = migrations.filter((m) => !applied.has(m.version));
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-  for (const m of pending) {
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
+  // Checked again under the write lock: another process may have applied it meanwhile.
+  return pending.filter((m) =>
     db.transaction(() => {
+      if (isApplied.get(m.version)) return false;
       db.exec(m.sql);
       record.run(m.version, m.name, now.toISOString());
-    }).immediate();
-  }
-  return pending;
+      return true;
+    }).immediate(),
+  );
 }
 
 export function sqliteUnitOfWork(db: Db): UnitOfWork {

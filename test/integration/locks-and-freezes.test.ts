@@ -124,6 +124,16 @@ describe('locks, queues and freeze windows', () => {
       expect(statuses()).toEqual([{ service: 'api', version: '1.0.0', status: 'succeeded' }]);
     });
 
+    it('lets a rollback through during a freeze: it is how people get out of trouble', async () => {
+      await ack('api@1.0.0 to prod --break-glass "hotfix 1"', 'U0CAROL');
+      await h.settle();
+      await ack('api@1.1.0 to prod --break-glass "hotfix 2"', 'U0CAROL');
+      await h.settle();
+      expect(await ack('rollback api prod', 'U0BOBBY')).toContain('Rolling back api in prod from 1.1.0 to 1.0.0');
+      await h.settle();
+      expect(statuses().at(-1)).toEqual({ service: 'api', version: '1.0.0', status: 'succeeded' });
+    });
+
     it('lifts when the window ends', async () => {
       h.clock.advance(14 * 3600_000); // Tuesday 00:00 Berlin
       expect(await ack('api@1.0.0 to prod')).toContain('Deploying api 1.0.0 to prod');

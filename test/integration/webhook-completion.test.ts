@@ -69,6 +69,13 @@ describe('webhook deploys: retries and asynchronous completion', () => {
     expect((await callback({ idempotencyKey: 'deploy:1:deploy', status: 'succeeded' }, { timestamp: Math.floor(h.clock.now().getTime() / 1000) - 600 })).status).toBe(401);
     expect((await callback({ idempotencyKey: 'deploy:99:deploy', status: 'succeeded' })).status).toBe(404);
     expect((await callback({ idempotencyKey: 'deploy:1:deploy', status: 'done' })).status).toBe(400);
+    // A signature as long as the real one in characters but not in bytes is refused, not a crash.
+    const forged = await fetch(`${h.url}/deployments/callback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-shipmate-timestamp': String(Math.floor(h.clock.now().getTime() / 1000)), 'x-shipmate-signature': `sha256=${'é'.repeat(64)}` },
+      body: JSON.stringify({ idempotencyKey: 'deploy:1:deploy', status: 'succeeded' }),
+    });
+    expect(forged.status).toBe(401);
     expect(status(1)).toMatchObject({ status: 'deploying' });
 
     expect((await callback({ idempotencyKey: 'deploy:1:deploy', status: 'succeeded', detail: 'rolled out to 12 pods' })).status).toBe(202);

@@ -249,11 +249,11 @@ describe('EffectWorker', () => {
     expect(queue.pendingCount()).toBe(0);
   });
 
-  it('backs off exponentially and gives up after maxAttempts', async () => {
+  it('backs off exponentially and gives up on work after maxAttempts', async () => {
     const { worker, startDeploy, keys, queue, log, advance, record } = setup({
       maxAttempts: 3,
       handlers: {
-        'message.post': async (e) => {
+        deploy: async (e) => {
           record(e);
           throw new Error('still down');
         },
@@ -262,28 +262,46 @@ describe('EffectWorker', () => {
 
     startDeploy();
     await worker.idle();
-    expect(keys('deploy:1:card.post')).toHaveLength(1);
+    expect(keys('deploy:1:deploy')).toHaveLength(1);
 
     await advance(999);
-    expect(keys('deploy:1:card.post')).toHaveLength(1);
+    expect(keys('deploy:1:deploy')).toHaveLength(1);
     await advance(1);
-    expect(keys('deploy:1:card.post')).toHaveLength(2); // 1s after the first failure
+    expect(keys('deploy:1:deploy')).toHaveLength(2); // 1s after the first failure
 
     await advance(1_999);
-    expect(keys('deploy:1:card.post')).toHaveLength(2);
+    expect(keys('deploy:1:deploy')).toHaveLength(2);
     await advance(1);
-    expect(keys('deploy:1:card.post')).toHaveLength(3); // 2s after the second
+    expect(keys('deploy:1:deploy')).toHaveLength(3); // 2s after the second
 
-    expect(queue.byKey('deploy:1:card.post')).toMatchObject({ status: 'dead', attempts: 3, lastError: 'still down' });
-    expect(log.lines.map((l) => [l.level, (l.obj as { attempts: number }).attempts, (l.obj as { retryInMs?: number }).retryInMs])).toEqual([
+    expect(queue.byKey('deploy:1:deploy')).toMatchObject({ status: 'dead', attempts: 3, lastError: 'still down' });
+    const failures = log.lines.filter((l) => (l.obj as { effect?: string }).effect === 'deploy:1:deploy');
+    expect(failures.map((l) => [l.level, (l.obj as { attempts: number }).attempts, (l.obj as { retryInMs?: number }).retryInMs])).toEqual([
       ['warn', 1, 1_000],
       ['warn', 2, 2_000],
       ['error', 3, undefined],
     ]);
-    expect(log.lines[2]!.msg).toBe('effect failed; giving up');
+    expect(failures[2]!.msg).toBe('effect failed; giving up');
 
     await advance(300_000);
-    expect(keys('deploy:1:card.post')).toHaveLength(3); // a dead effect is never tried again
+    expect(keys('deploy:1:deploy')).toHaveLength(3); // a dead effect is never tried again
+  });
+
+  it('never gives up on a Slack message while Slack may still take it', async () => {
+    const { worker, startDeploy, keys, queue, advance, record } = setup({
+      maxAttempts: 3,
+      handlers: {
+        'message.post': async (e) => {
+          record(e);
+          throw new Error('still down');
+        },
+      },
+    });
+    startDeploy();
+    await worker.idle();
+    for (const wait of [1_000, 2_000, 4_000, 8_000]) await advance(wait);
+    expect(keys('deploy:1:card.post')).toHaveLength(5);
+    expect(queue.byKey('deploy:1:card.post')).toMatchObject({ status: 'pending', attempts: 5 });
   });
 
   it('gives up at once on an ExternalServiceError that is not retryable', async () => {
