@@ -1,10 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { startCliProcess } from '../support/run-process';
+import { signalAndWait, startShipmateProcess } from '../support/run-process';
 import { SlackEmulator } from '../support/slack-emulator';
 import { postSigned, SIGNING_SECRET, slashCommandBody } from '../support/slack-requests';
 import { WebhookTarget } from '../support/webhook-target';
@@ -66,34 +65,19 @@ services:
   });
 
   async function start(): Promise<string> {
-    const started = await startCliProcess(
-      ['start'],
-      {
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: emulator.apiUrl,
-        PORT: '0',
-        SHIPMATE_DB: join(dir, 'shipmate.db'),
-        SHIPMATE_CONFIG: join(dir, 'shipmate.yml'),
-      },
-      /health checks on port (\d+)/,
-    );
+    const started = await startShipmateProcess({ dir, botToken: BOT_TOKEN, slackApiUrl: emulator.apiUrl, signingSecret: SIGNING_SECRET });
     child = started.child;
-    return `http://127.0.0.1:${started.match[1]}`;
+    return started.url;
   }
 
   async function kill(): Promise<void> {
-    const closed = once(child!, 'close');
-    child!.kill('SIGKILL');
-    await closed;
+    await signalAndWait(child!, 'SIGKILL');
     child = undefined;
   }
 
   /** SIGTERM: Shipmate finishes what it is doing, then exits. */
   async function stop(): Promise<void> {
-    const closed = once(child!, 'close');
-    child!.kill('SIGTERM');
-    await closed;
+    await signalAndWait(child!, 'SIGTERM');
     child = undefined;
   }
 

@@ -1,4 +1,4 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -52,4 +52,31 @@ export function startCliProcess(
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('close', (code) => reject(new Error(`exited with ${code} before it was ready:\n${output}`)));
   });
+}
+
+/**
+ * `shipmate start` in HTTP mode on a random port, against a Slack emulator, with its database and
+ * shipmate.yml in `dir`. Resolves once it serves, with its URL.
+ */
+export async function startShipmateProcess(options: { dir: string; botToken: string; slackApiUrl: string; signingSecret: string }) {
+  const started = await startCliProcess(
+    ['start'],
+    {
+      SLACK_BOT_TOKEN: options.botToken,
+      SLACK_SIGNING_SECRET: options.signingSecret,
+      SLACK_API_URL: options.slackApiUrl,
+      PORT: '0',
+      SHIPMATE_DB: join(options.dir, 'shipmate.db'),
+      SHIPMATE_CONFIG: join(options.dir, 'shipmate.yml'),
+    },
+    /health checks on port (\d+)/,
+  );
+  return { child: started.child, url: `http://127.0.0.1:${started.match[1]}` };
+}
+
+/** Sends the signal and resolves once the process is gone. */
+export async function signalAndWait(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  const closed = new Promise((resolve) => child.once('close', resolve));
+  child.kill(signal);
+  await closed;
 }
