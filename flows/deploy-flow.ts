@@ -10,6 +10,8 @@ export type DeployEvent =
   /** Counted by the approval policy already: the flow only records it. */
   | { type: 'approved'; approval: { userId: string; at: string } }
   | { type: 'rejected'; by: string; reason: string }
+  /** Called off before it ran (its release was aborted): queued or awaiting approval only. */
+  | { type: 'cancelled'; by: string; reason: string }
   | { type: 'approval-expired' }
   /** The target is free: run it. `note` explains why now, to whoever waited. */
   | { type: 'start'; note?: string }
@@ -97,6 +99,15 @@ export const deployFlow: FlowDefinition<Deployment, DeployEvent> = {
           state: next,
           effects: [update(next), reply(next, 'rejected', `Rejected: ${event.reason}`, { mention: [d.requestedBy] })],
           audit: audit(next, 'deploy.rejected', event.by, { reason: event.reason }),
+        };
+      }
+      case 'cancelled': {
+        if (d.status !== 'queued' && d.status !== 'awaiting_approval') return unchanged(d);
+        const next: Deployment = { ...d, status: 'rejected', finishedAt: now, decidedBy: event.by, decisionReason: event.reason };
+        return {
+          state: next,
+          effects: [update(next), reply(next, 'cancelled', `Called off: ${event.reason}`, { mention: [d.requestedBy] })],
+          audit: audit(next, 'deploy.cancelled', event.by, { reason: event.reason }),
         };
       }
       case 'approval-expired': {

@@ -5,6 +5,7 @@ import type { AuditLog, DeploymentStore, QueuedEffect, ReleaseStore, UnitOfWork 
 import type { Actor, Deployment, Release } from '../src/core/types';
 import type { DeployService } from './deploy-service';
 import type { EffectHandler } from './effect-worker';
+import { type DeployEvent, deployFlowId } from './deploy-flow';
 import type { FlowRunner } from './flow-runner';
 import { type ReleaseEvent, releaseFlowId, type WavePayload } from './release-flow';
 
@@ -51,6 +52,17 @@ export class ReleaseService {
         ...(d.status === 'succeeded' ? {} : { error: d.error ?? d.decisionReason ?? d.status }),
       };
       deps.runner.dispatch(releaseFlowId(d.releaseId), event);
+    });
+    // An aborted release calls off its deploys that have not started, in the abort's transaction.
+    deps.runner.onTransition((flowId, state) => {
+      const r = state as Release;
+      if (!flowId.startsWith('release:') || r.status !== 'aborted') return;
+      for (const run of Object.values(r.results)) {
+        const d = run.deploymentId ? deps.deployments.get(run.deploymentId) : undefined;
+        if (!d || (d.status !== 'queued' && d.status !== 'awaiting_approval')) continue;
+        const cancel: DeployEvent = { type: 'cancelled', by: 'system', reason: `release ${r.name} was aborted` };
+        deps.runner.dispatch(deployFlowId(d.id), cancel);
+      }
     });
   }
 
@@ -153,6 +165,8 @@ export class ReleaseService {
       const started: { service: string; deploymentId: number }[] = [];
       const refused: { service: string; error: string }[] = [];
       for (const s of release.waves.find((w) => w.index === wave)?.services ?? []) {
+        // Aborted while this wave was being requested: request no more of it.
+        if (this.deps.releases.get(releaseId)?.status === 'aborted') break;
         try {
           const { deployment } = await this.deps.deployService.request(
             {

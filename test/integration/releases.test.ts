@@ -102,6 +102,19 @@ describe('multi-service releases', () => {
     expect(await ack('abort hotfix')).toContain('No scheduled, running or paused release is named "hotfix"');
   });
 
+  it('aborting calls off the release\'s deploys that have not started', async () => {
+    await h.command('lock prod db "migration"', { user_id: 'U0BOBBY' });
+    await ack('create blocked db@7.1.0 api@1.4.2 to prod');
+    await settle();
+    expect(h.shipmate.db.prepare('SELECT status FROM deployments').pluck().all()).toEqual(['queued']);
+    expect(await ack('abort blocked', 'U0CAROL')).toBe('Release blocked is aborted.');
+    await settle();
+    expect(h.shipmate.db.prepare('SELECT status, decision_reason FROM deployments').get()).toEqual({ status: 'rejected', decision_reason: 'release blocked was aborted' });
+    await h.command('unlock prod db', { user_id: 'U0BOBBY' });
+    await settle();
+    expect(deployed()).toEqual([]);
+  });
+
   it('starts a scheduled release at its time', async () => {
     const text = await ack('create nightly db@7.1.0 to prod at 2026-11-23 12:00');
     expect(text).toContain('It starts at 2026-11-23 12:00 UTC.');
