@@ -41,6 +41,8 @@ export class EffectWorker {
   private pumping: Promise<void> | undefined;
   private repump = false;
   private stopped = false;
+  /** Set once stop() stopped waiting: results that arrive later are not recorded. */
+  private abandoned = false;
 
   constructor(private readonly deps: EffectWorkerDeps) {}
 
@@ -80,6 +82,7 @@ export class EffectWorker {
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([this.idle(), grace]);
     clearTimeout(timer);
+    this.abandoned = true;
   }
 
   private pump(): void {
@@ -108,11 +111,14 @@ export class EffectWorker {
       this.deps.queue.claim(effect.id, this.deps.clock());
       if (!handler) throw new Error(`no handler for effect type ${effect.type}`);
       const result = await handler(effect);
+      // Shut down meanwhile: the effect stays pending and runs again after the next start.
+      if (this.abandoned) return;
       this.deps.uow.transaction(() => {
         this.deps.queue.complete(effect.id, this.deps.clock());
         if (result) this.deps.runner.dispatch(effect.flowId, result);
       });
     } catch (error) {
+      if (this.abandoned) return;
       this.failed(effect, error);
     }
   }

@@ -243,6 +243,8 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       await socketClosed;
       if (opsServer) await new Promise<void>((resolve) => opsServer!.close(() => resolve()));
       await worker!.stop();
+      // Commands still running are stopped; their deploys run again, same key, after the next start.
+      deployers.stop();
       db.close();
     },
   };

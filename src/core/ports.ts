@@ -128,6 +128,8 @@ export type DeployOutcome =
 /** Puts a version of a service into an environment. Resolves with the outcome; never throws for a failed deploy. */
 export interface Deployer {
   deploy(request: DeployRequest): Promise<DeployOutcome>;
+  /** Stops what it started and is still running, when Shipmate shuts down. */
+  stop?(): void;
 }
 
 export interface DeployerFactory {

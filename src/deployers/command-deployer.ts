@@ -27,7 +27,18 @@ export function tailLines(output: string, lines: number): string {
  * tail of its output. It runs in its own process group so a timeout stops its children too.
  */
 export function createCommandDeployer(spec: CommandSpec, deps: { baseEnv: Readonly<Record<string, string | undefined>> }): Deployer {
+  const running = new Set<number>();
   return {
+    /** Stops the process groups of commands still running (Shipmate is shutting down). */
+    stop() {
+      for (const pid of running) {
+        try {
+          process.kill(-pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    },
     deploy(request: DeployRequest): Promise<DeployOutcome> {
       return new Promise((resolve) => {
         let output = '';
@@ -47,6 +58,8 @@ export function createCommandDeployer(spec: CommandSpec, deps: { baseEnv: Readon
             SHIPMATE_IDEMPOTENCY_KEY: request.idempotencyKey,
           },
         });
+        const pid = child.pid;
+        if (pid) running.add(pid);
         const collect = (chunk: Buffer): void => {
           output = (output + chunk.toString('utf8')).slice(-MAX_BUFFER);
         };
@@ -72,6 +85,7 @@ export function createCommandDeployer(spec: CommandSpec, deps: { baseEnv: Readon
           resolve({ ok: false, error: `could not start ${spec.command}: ${error.message}` });
         });
         child.on('close', (code, signal) => {
+          if (pid) running.delete(pid);
           clearTimeout(timer);
           clearTimeout(killTimer);
           const tail = tailLines(output, spec.outputTailLines);

@@ -42,12 +42,13 @@ function createDeployer(spec: DeploySpec, deps: DeployerDeps): Deployer {
 export function createDeployerRegistry(
   config: ShipmateConfig,
   deps: DeployerDeps,
-): DeployerFactory & { webhookSecretOf(service: string, environment: string): string | undefined } {
+): DeployerFactory & { webhookSecretOf(service: string, environment: string): string | undefined; stop(): void } {
   const deployers = new Map<string, Deployer>();
   for (const [service, svc] of Object.entries(config.services)) {
     for (const [env, target] of Object.entries(svc.environments)) deployers.set(`${service}/${env}`, createDeployer(target.deploy, deps));
   }
   return {
+    stop: () => deployers.forEach((d) => d.stop?.()),
     webhookSecretOf(service: string, environment: string): string | undefined {
       const spec = findEnvironment(config, service, environment)?.deploy;
       return spec?.type === 'webhook' ? spec.secret : undefined;

@@ -1,0 +1,13 @@
+import { createCommandDeployer } from '../../../src/deployers/command-deployer';
+
+describe('command deployer when Shipmate stops', () => {
+  it('stops the process group of a command still running', async () => {
+    const deployer = createCommandDeployer(
+      { type: 'command', command: 'sh', args: ['-c', 'sleep 30 & wait'], env: {}, timeout: 60_000, outputTailLines: 5 },
+      { baseEnv: { PATH: process.env.PATH } },
+    );
+    const outcome = deployer.deploy({ deploymentId: 1, service: 'api', environment: 'prod', version: '1.0.0', requestedBy: 'U0ALICE', idempotencyKey: 'deploy:1:deploy' });
+    deployer.stop!();
+    await expect(outcome).resolves.toEqual({ ok: false, error: 'sh was killed by SIGTERM', outputTail: '' });
+  });
+});
