@@ -59,3 +59,6 @@ export class ConfigError extends AppError {
     super('config', userMessage);
   }
 }
+
+/** An HTTP status another try may fix: the server's trouble (5xx) or a rate limit (429). */
+export const isTransientStatus = (status: number): boolean => status >= 500 || status === 429;

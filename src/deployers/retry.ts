@@ -1,10 +1,11 @@
 import { backOff } from 'exponential-backoff';
+import { isTransientStatus } from '../core/errors';
 
 /** A failure another try may fix: a 5xx, a 429, a reset or refused connection, a timeout. */
 export function isTransient(error: unknown): boolean {
   const e = error as { status?: number; response?: { status?: number; statusCode?: number }; statusCode?: number; code?: string };
   const status = e.status ?? e.response?.status ?? e.response?.statusCode ?? e.statusCode;
-  if (typeof status === 'number') return status >= 500 || status === 429;
+  if (typeof status === 'number') return isTransientStatus(status);
   return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNABORTED', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(e.code ?? '');
 }
 

@@ -37,7 +37,7 @@ export interface HttpAnswer {
 }
 
 /** What another try may fix: overload and outages, not a wrong query or a refused key. */
-export const isRetryableStatus = (status: number): boolean => status >= 500 || status === 429;
+export { isTransientStatus as isRetryableStatus } from '../core/errors';
 
 /** Retry-After (seconds), or Datadog's X-RateLimit-Reset (seconds until the limit resets). */
 export function retryAfterMs(headers: Record<string, unknown>): number | undefined {
