@@ -119,3 +119,22 @@ export function releaseCard(r: Release): ReleaseCard {
     finishedAt: r.finishedAt?.toISOString() ?? null,
   };
 }
+
+/** One metric of a canary chart: the canary's values and, where the metric has one, the baseline's. */
+export interface ChartSeries {
+  name: string;
+  canary: { at: string; value: number }[];
+  baseline: { at: string; value: number }[];
+}
+
+/** A chart of canary against baseline, one panel per metric, uploaded as a PNG into a message's thread. */
+export interface ThreadChart {
+  /** The message whose thread gets the file. */
+  messageKey: string;
+  /** e.g. "api 1.4.2 canary in prod: checkout-health". */
+  title: string;
+  filename: string;
+  /** Posted with the file, e.g. the analysis verdict. */
+  comment: string;
+  series: ChartSeries[];
+}
