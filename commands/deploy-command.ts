@@ -207,10 +207,15 @@ async function rollback(deps: DeployCommandDeps, input: Extract<DeployInput, { a
   if (!environment) throw new UsageError(`Which environment? ${input.service} has ${environments.join(', ')}: \`/deploy rollback ${input.service} ${environments.at(-1)}\`.`);
   requireEnvironment(deps.config, input.service, environment);
   const channel = channelFor(deps.config, input.service, environment);
-  const { deployment: d, duplicate } = await deps.deployService.rollback(
+  const { deployment: d, duplicate, abortedCanary } = await deps.deployService.rollback(
     { service: input.service, environment, channel, requestKey: invocation.requestKey ?? null, ...(input.to ? { to: input.to } : {}) },
     invocation.actor,
   );
+  if (abortedCanary) {
+    const back = d.canary?.baselineVersion ? ` back to ${d.canary.baselineVersion}` : '';
+    const what = duplicate ? 'is already being rolled back' : `is being rolled back: all traffic goes${back}`;
+    return { kind: 'text', text: `${d.service} ${d.version} was a canary in ${d.environment} (deploy #${d.id}); it ${what}. Follow it in ${where(d.channel)}.` };
+  }
   if (duplicate) return { kind: 'text', text: `A rollback of ${d.service} in ${d.environment} is already under way: deploy #${d.id} back to ${d.version}. Follow it in ${where(d.channel)}.` };
   return { kind: 'text', text: `Rolling back ${d.service} in ${d.environment} from ${d.rollbackFrom} to ${d.version} (deploy #${d.id}). Follow it in ${where(d.channel)}.` };
 }

@@ -1,8 +1,10 @@
-import { formatDuration } from '../src/core/format-duration';
-import type { DeploymentStore, DeployOutcome, EffectSpec } from '../src/core/ports';
+import type { DeployOutcome, EffectSpec } from '../src/core/ports';
 import type { Approval, Deployment } from '../src/core/types';
-import { type FlowDefinition, type FlowStateRepository, type Transition, unchanged } from './flow';
-import { deployCard, type PostMessage, type ThreadReply, type UpdateMessage } from './messages';
+import { beginCanary, type CanaryEvent, type CanaryPlan, canaryTransition } from './canary-flow';
+import { audit, finishDeploy, post, reply, update } from './deploy-effects';
+import { type FlowDefinition, type Transition, unchanged } from './flow';
+
+export { deployFlowId, deployFlowStates } from './deploy-effects';
 
 export type DeployEvent =
   /** Recorded; `waitingFor` says why it cannot start yet, if it cannot. */
@@ -13,44 +15,11 @@ export type DeployEvent =
   /** Called off before it ran (its release was aborted): queued or awaiting approval only. */
   | { type: 'cancelled'; by: string; reason: string }
   | { type: 'approval-expired' }
-  /** The target is free: run it. `note` explains why now, to whoever waited. */
-  | { type: 'start'; note?: string }
+  /** The target is free: run it. `note` explains why now, to whoever waited; `canary` runs it step by step. */
+  | { type: 'start'; note?: string; canary?: CanaryPlan }
   /** `previousGood`: the version that ran before, where a rollback of this deploy would go. */
-  | { type: 'finished'; outcome: DeployOutcome; previousGood?: string };
-
-export const deployFlowId = (deploymentId: number): string => `deploy:${deploymentId}`;
-
-const messageKey = (d: Deployment): string => deployFlowId(d.id);
-const target = (d: Deployment): string => `${d.service}/${d.environment}`;
-
-/** Deploy flows keep their state in the deployments table. */
-export function deployFlowStates(store: DeploymentStore): FlowStateRepository<Deployment> {
-  return {
-    load: (flowId) => store.get(Number(flowId.slice('deploy:'.length))),
-    save: (d) => store.save(d),
-  };
-}
-
-function audit(d: Deployment, action: string, actor = 'system', detail: Record<string, unknown> = {}) {
-  const source = actor === 'system' ? ('system' as const) : ('button' as const);
-  return [{ actor, source, action, subject: target(d), detail: { deploymentId: d.id, version: d.version, ...detail } }];
-}
-
-function post(d: Deployment): EffectSpec {
-  const payload: PostMessage = { messageKey: messageKey(d), channel: d.channel, message: deployCard(d) };
-  return { step: 'card.post', lane: 'slack', type: 'message.post', payload };
-}
-
-/** `step` must be unique within the flow: one update per status, plus one per approval. */
-function update(d: Deployment, step = `card.${d.status}`): EffectSpec {
-  const payload: UpdateMessage = { messageKey: messageKey(d), message: deployCard(d) };
-  return { step, lane: 'slack', type: 'message.update', payload };
-}
-
-function reply(d: Deployment, step: string, text: string, extra: Omit<ThreadReply, 'messageKey' | 'text'> = {}): EffectSpec {
-  const payload: ThreadReply = { messageKey: messageKey(d), text, ...extra };
-  return { step: `reply.${step}`, lane: 'slack', type: 'message.reply', payload };
-}
+  | { type: 'finished'; outcome: DeployOutcome; previousGood?: string }
+  | CanaryEvent;
 
 function expiryTimer(d: Deployment): EffectSpec[] {
   if (!d.expiresAt) return [];
@@ -122,6 +91,11 @@ export const deployFlow: FlowDefinition<Deployment, DeployEvent> = {
       case 'start': {
         if (d.status !== 'queued') return unchanged(d);
         const next: Deployment = { ...d, status: 'deploying', startedAt: now };
+        const note = event.note ? [reply(next, 'starting', event.note, { mention: [d.requestedBy] })] : [];
+        if (event.canary) {
+          const begun = beginCanary(next, event.canary, now);
+          return { state: begun.state, effects: [...begun.effects, ...note], audit: [...audit(next, 'deploy.started', 'system', { strategy: 'canary' }), ...(begun.audit ?? [])] };
+        }
         const deploy: EffectSpec = {
           step: 'deploy',
           lane: 'work',
@@ -133,25 +107,11 @@ export const deployFlow: FlowDefinition<Deployment, DeployEvent> = {
         return { state: next, effects, audit: audit(next, 'deploy.started') };
       }
       case 'finished': {
-        if (d.status !== 'deploying') return unchanged(d);
-        const took = formatDuration(now.getTime() - (d.startedAt ?? d.createdAt).getTime());
-        const { outcome } = event;
-        const previousGood = event.previousGood ?? null;
-        if (outcome.ok) {
-          const next: Deployment = { ...d, status: 'succeeded', finishedAt: now, error: null, previousGood };
-          return {
-            state: next,
-            effects: [update(next), reply(next, 'succeeded', `${d.service} ${d.version} is live in ${d.environment} (took ${took}). ${outcome.summary}`)],
-            audit: audit(next, 'deploy.succeeded'),
-          };
-        }
-        const next: Deployment = { ...d, status: 'failed', finishedAt: now, error: outcome.error, previousGood };
-        return {
-          state: next,
-          effects: [update(next), reply(next, 'failed', `Deploy failed after ${took}: ${outcome.error}`, outcome.outputTail ? { preformatted: outcome.outputTail } : {})],
-          audit: audit(next, 'deploy.failed', 'system', { error: outcome.error }),
-        };
+        if (d.status !== 'deploying' || d.canary) return unchanged(d);
+        return finishDeploy(d, event.outcome, now, event.previousGood ?? null);
       }
+      default:
+        return canaryTransition(d, event, now);
     }
   },
 };

@@ -21,6 +21,12 @@ export function createDeployPolicies(config: ShipmateConfig, directory: UserDire
     },
     mayBreakGlass: async (userId) => config.breakGlass.users.includes(userId) || inGroups(userId, config.breakGlass.groups),
     groupMembers: (groupId) => directory.membersOf(groupId),
+    canary(service, environment) {
+      const env = findEnvironment(config, service, environment);
+      if (env?.strategy !== 'canary' || !env.steps) return undefined;
+      const names = env.steps.flatMap((s) => ('analysis' in s ? [s.analysis] : []));
+      return { steps: env.steps, analyses: Object.fromEntries(names.map((n) => [n, config.analyses[n]!])) };
+    },
     preflight(service, environment, version) {
       const svc = findService(config, service);
       if (!svc?.repository || !findEnvironment(config, service, environment)?.requireGreenChecks) return undefined;

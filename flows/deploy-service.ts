@@ -3,6 +3,7 @@ import type { Clock } from '../src/core/clock';
 import { ConflictError, NotFoundError, PermissionDeniedError } from '../src/core/errors';
 import type { AuditLog, CommitChecks, Deployer, DeployerFactory, DeploymentStore, LockStore, QueuedEffect, UnitOfWork } from '../src/core/ports';
 import type { Actor, Deployment, NewDeployment } from '../src/core/types';
+import type { CanaryEvent, CanaryPlan } from './canary-flow';
 import { type DeployEvent, deployFlowId } from './deploy-flow';
 import type { EffectHandler } from './effect-worker';
 import type { FlowRunner } from './flow-runner';
@@ -17,6 +18,8 @@ export interface DeployPolicies {
   mayBreakGlass(userId: string): Promise<boolean>;
   /** Members of a Slack user group. */
   groupMembers(groupId: string): Promise<readonly string[]>;
+  /** The canary steps and analyses of a target with `strategy: canary`. */
+  canary(service: string, environment: string): Omit<CanaryPlan, 'baselineVersion'> | undefined;
   /** Where a version's commit checks must be green before deploying here, if they must. */
   preflight(service: string, environment: string, version: string): { repository: string; ref: string } | undefined;
 }
@@ -50,7 +53,13 @@ export interface DeployRequestInput {
   force?: string;
 }
 
-export type RequestResult = { deployment: Deployment; duplicate: boolean; waitingFor?: string };
+export type RequestResult = {
+  deployment: Deployment;
+  duplicate: boolean;
+  waitingFor?: string;
+  /** A rollback of a target mid-canary: the canary is being aborted instead of deploying again. */
+  abortedCanary?: boolean;
+};
 
 const TERMINAL = new Set(['succeeded', 'failed', 'rejected', 'expired']);
 
@@ -177,6 +186,8 @@ export class DeployService {
     return uow.transaction((): RequestResult => {
       const active = store.active(input.service, input.environment);
       if (active?.rollbackOf) return { deployment: active, duplicate: true };
+      // Mid-canary the baseline still serves most traffic: aborting the canary is the rollback.
+      if (active?.status === 'deploying' && active.canary) return this.abortCanary(active, actor, 'rollback requested');
       const target = `${input.service} in ${input.environment}`;
       if (active?.status === 'deploying') throw new ConflictError(`${target} is deploying ${active.version} (deploy #${active.id}); roll back once it has finished.`);
       const lock = locks.covering(input.service, input.environment);
@@ -206,6 +217,36 @@ export class DeployService {
       const event: DeployEvent = { type: 'requested' };
       runner.dispatch(deployFlowId(deployment.id), event);
       return { deployment: store.get(deployment.id)!, duplicate: false };
+    });
+  }
+
+  /** Aborts a running or paused canary; a second request while it is being aborted changes nothing. */
+  private abortCanary(d: Deployment, actor: Actor, reason: string): RequestResult {
+    if (d.canary!.status === 'aborting') return { deployment: d, duplicate: true, abortedCanary: true };
+    const event: CanaryEvent = { type: 'canary.rollback', by: actor.userId, source: actor.source, reason };
+    this.deps.runner.dispatch(deployFlowId(d.id), event);
+    return { deployment: this.deps.store.get(d.id)!, duplicate: false, abortedCanary: true };
+  }
+
+  /**
+   * A person decides about a paused (inconclusive) canary: promote it anyway, or roll it back.
+   * Returns what to tell them; a decision about a canary that is not waiting for one changes nothing.
+   */
+  decideCanary(deploymentId: number, decision: 'promote' | 'rollback', actor: Actor): string {
+    return this.deps.uow.transaction(() => {
+      const d = this.require(deploymentId);
+      const run = d.canary;
+      if (d.status !== 'deploying' || !run || !['running', 'paused'].includes(run.status)) {
+        return `The canary of deploy #${d.id} is ${run ? run.status.replace('-', ' ') : 'not running'}; there is nothing to decide.`;
+      }
+      if (decision === 'rollback') {
+        const result = this.abortCanary(d, actor, 'rolled back from the message');
+        return result.duplicate ? `The canary of deploy #${d.id} is already being rolled back.` : `Rolling back the canary of deploy #${d.id}.`;
+      }
+      if (run.status !== 'paused') return `The canary of deploy #${d.id} is not paused; it goes on by itself.`;
+      const event: CanaryEvent = { type: 'canary.promote', by: actor.userId, source: actor.source };
+      this.deps.runner.dispatch(deployFlowId(d.id), event);
+      return `You promoted the canary of deploy #${d.id}; it goes on to the next step.`;
     });
   }
 
@@ -264,9 +305,20 @@ export class DeployService {
       // Rollbacks and break-glass deploys go out during a freeze; others wait for it to end.
       if (!next.breakGlassReason && !next.rollbackOf && policies.freeze(service, environment, clock())) return;
       const waited = next.waitInQueue && next.id !== quietFor;
-      const event: DeployEvent = { type: 'start', ...(waited ? { note: note ?? 'Your turn: the target is free, starting now.' } : {}) };
+      const canary = this.canaryPlan(next);
+      const event: DeployEvent = { type: 'start', ...(waited ? { note: note ?? 'Your turn: the target is free, starting now.' } : {}), ...(canary ? { canary } : {}) };
       runner.dispatch(deployFlowId(next.id), event);
     });
+  }
+
+  /**
+   * Where the target runs canaries, the plan for this deploy. Rollbacks go out at once, and so
+   * does a first deploy: with no version running there is nothing to compare the canary with.
+   */
+  private canaryPlan(d: Deployment): CanaryPlan | undefined {
+    const plan = d.rollbackOf ? undefined : this.deps.policies.canary(d.service, d.environment);
+    const baseline = plan && this.deps.store.good(d.service, d.environment, 1)[0];
+    return plan && baseline ? { ...plan, baselineVersion: baseline.version } : undefined;
   }
 
   /** After a restart, or a tick: starts what can start and expires what is overdue. */

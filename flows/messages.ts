@@ -1,4 +1,4 @@
-import type { Deployment, Release, ServiceRun } from '../src/core/types';
+import type { CanaryRun, Deployment, Release, ServiceRun } from '../src/core/types';
 
 /**
  * Messages as data. Flows say what to show; the Slack adapter decides how it looks (Block Kit),
@@ -26,6 +26,18 @@ export interface DeployCard {
   rollbackFrom: string | null;
   /** The known good version before this deploy finished; its Roll back button leads there. */
   previousGood: string | null;
+  /** A canary deploy's progress. */
+  canary: CanaryCardState | null;
+}
+
+export interface CanaryCardState {
+  status: CanaryRun['status'];
+  weight: number;
+  /** 1-based step under way, and how many there are. */
+  step: number;
+  steps: number;
+  baselineVersion: string | null;
+  pausedFor: string | null;
 }
 
 export interface ReleaseCard {
@@ -97,6 +109,16 @@ export function deployCard(d: Deployment): DeployCard {
     breakGlassReason: d.breakGlassReason,
     rollbackFrom: d.rollbackFrom ?? null,
     previousGood: d.previousGood ?? null,
+    canary: d.canary
+      ? {
+          status: d.canary.status,
+          weight: d.canary.weight,
+          step: Math.min(d.canary.stepIndex + 1, d.canary.steps.length),
+          steps: d.canary.steps.length,
+          baselineVersion: d.canary.baselineVersion,
+          pausedFor: d.canary.pausedFor,
+        }
+      : null,
   };
 }
 

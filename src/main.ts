@@ -11,6 +11,7 @@ import { LockService } from '../flows/lock-service';
 import { createReleaseFlow, releaseFlowStates } from '../flows/release-flow';
 import { ReleaseService } from '../flows/release-service';
 import { TrainService } from '../flows/train-service';
+import { canaryMeasureHandler, canaryWeightHandler } from '../flows/canary-effects';
 import { EffectWorker } from '../flows/effect-worker';
 import { FlowRunner } from '../flows/flow-runner';
 import type { Settings } from './config/settings';
@@ -18,6 +19,7 @@ import { type Clock, systemClock } from './core/clock';
 import { channelFor, findService, type ShipmateConfig } from './core/config';
 import { createDeployerRegistry } from './deployers/deployer-registry';
 import { createGitHubCommitChecks } from './github/github-commit-checks';
+import { createMetricsProviders } from './metrics/metrics-registry';
 import { createCallbackRoute, createDeployCallbacks } from './http/deploy-callbacks';
 import { createOpsRoutes, opsRequestListener } from './http/ops-routes';
 import { scheduleReconciler } from './scheduler/reconciler';
@@ -197,6 +199,8 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     handlers: {
       ...createSlackMessenger({ client: app.client, messages, clock, metrics }),
       deploy: deployService.deployHandler(deployers),
+      'canary.weight': canaryWeightHandler(deployers),
+      'canary.measure': canaryMeasureHandler({ providers: createMetricsProviders(config, { clock }), clock }),
       'release.wave': releaseService.waveHandler(),
       'release.rollback': releaseService.rollbackHandler(),
       // A timer's payload is the event it delivers to its flow when due.

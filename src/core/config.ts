@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { approvalPolicySchema } from './approval-policy';
+import { analysisSpec, CANARY_DEPLOYERS, canarySteps, isComparison, metricsProviderSpec } from './canary-config';
 import { ValidationError } from './errors';
 import { deploySpec } from './deploy-specs';
 import { duration } from './duration';
 import { cronExpression, type FreezeWindow, freezeWindowSchema, timeZone } from './freeze-windows';
+import { checkQueryTemplate } from './query-template';
 import { planWaves } from './release-plan';
 
 export { duration };
@@ -29,6 +31,9 @@ const environment = z.strictObject({
   approval: approvalPolicySchema.optional(),
   /** Before deploying here, the version's commit must have green checks on GitHub (needs `repository`). */
   requireGreenChecks: z.boolean({ error: 'must be true or false' }).default(false),
+  /** all-at-once: the deployer puts the version in place. canary: traffic moves to it in `steps`, checked by analyses. */
+  strategy: z.enum(['all-at-once', 'canary'], { error: 'strategy must be one of: all-at-once, canary' }).default('all-at-once'),
+  steps: canarySteps.optional(),
 });
 
 const serviceName = z.string().regex(NAME, `service names: ${nameRule}`);
@@ -80,7 +85,7 @@ const service = z.strictObject({
     .refine((envs) => Object.keys(envs).length > 0, 'declare at least one environment'),
 });
 
-export const shipmateConfigSchema = z
+const shipmateConfigBase = z
   .strictObject({
     defaults: z.strictObject({ channel: channel.optional() }).default({}),
     /** Where times people type (release schedules) and show are read; an IANA zone. */
@@ -110,7 +115,13 @@ export const shipmateConfigSchema = z
         autoRollback: z.boolean({ error: 'must be true or false' }).default(false),
       })
       .default({ missedGrace: 15 * 60_000, autoRollback: false }),
-  })
+    /** Metrics backends canary analyses query, by name. */
+    metrics: z.strictObject({ providers: z.record(z.string().regex(NAME, `provider names: ${nameRule}`), metricsProviderSpec).default({}) }).default({ providers: {} }),
+    /** Canary analyses by name, referred to by `{analysis: name}` steps. */
+    analyses: z.record(z.string().regex(NAME, `analysis names: ${nameRule}`), analysisSpec).default({}),
+  });
+
+export const shipmateConfigSchema = shipmateConfigBase
   .superRefine((config, ctx) => {
     const environments = new Set(Object.values(config.services).flatMap((s) => Object.keys(s.environments)));
     config.trains.forEach((t, i) => {
@@ -133,6 +144,7 @@ export const shipmateConfigSchema = z
       if (!(error instanceof ValidationError)) throw error;
       ctx.addIssue({ code: 'custom', path: ['services'], message: error.userMessage });
     }
+    checkCanaries(config, ctx);
     for (const [name, svc] of Object.entries(config.services)) {
       for (const [envName, env] of Object.entries(svc.environments)) {
         if (env.requireGreenChecks && !svc.repository) {
@@ -155,6 +167,48 @@ export const shipmateConfigSchema = z
       }
     }
   });
+
+type Issues = { addIssue(issue: { code: 'custom'; path: PropertyKey[]; message: string }): void };
+
+/** Canary steps name analyses that exist, analyses name providers that exist, queries use known placeholders. */
+function checkCanaries(config: z.infer<typeof shipmateConfigBase>, ctx: Issues): void {
+  for (const [name, analysis] of Object.entries(config.analyses)) {
+    analysis.metrics.forEach((m, i) => {
+      const path = ['analyses', name, 'metrics', i];
+      if (!Object.hasOwn(config.metrics.providers, m.provider)) {
+        const known = Object.keys(config.metrics.providers);
+        ctx.addIssue({ code: 'custom', path: [...path, 'provider'], message: `unknown provider "${m.provider}"; ${known.length ? `use one of: ${known.join(', ')}` : 'declare it under metrics.providers'}` });
+      } else if (isComparison(m) && config.metrics.providers[m.provider]!.type === 'web') {
+        ctx.addIssue({ code: 'custom', path: [...path, 'provider'], message: 'comparison metrics need a backend with history (prometheus or datadog), not web' });
+      }
+      for (const [field, template] of isComparison(m) ? [['canaryQuery', m.canaryQuery], ['baselineQuery', m.baselineQuery]] : [['query', m.query]]) {
+        try {
+          checkQueryTemplate(template!);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', path: [...path, field!], message: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    });
+  }
+  for (const [name, svc] of Object.entries(config.services)) {
+    for (const [envName, env] of Object.entries(svc.environments)) {
+      const path = ['services', name, 'environments', envName];
+      if (env.strategy !== 'canary') {
+        if (env.steps) ctx.addIssue({ code: 'custom', path: [...path, 'steps'], message: 'steps only apply to strategy: canary' });
+        continue;
+      }
+      if (!env.steps) ctx.addIssue({ code: 'custom', path: [...path, 'steps'], message: 'strategy: canary needs steps, e.g. [{weight: 10}, {analysis: health}, {weight: 100}]' });
+      if (!(CANARY_DEPLOYERS as readonly string[]).includes(env.deploy.type)) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'strategy'], message: `a ${env.deploy.type} deployer cannot move traffic; canaries need one of: ${CANARY_DEPLOYERS.join(', ')}` });
+      }
+      env.steps?.forEach((step, i) => {
+        if ('analysis' in step && !Object.hasOwn(config.analyses, step.analysis)) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'steps', i, 'analysis'], message: `unknown analysis "${step.analysis}"; declare it under analyses` });
+        }
+      });
+    }
+  }
+}
 
 export type ShipmateConfig = z.infer<typeof shipmateConfigSchema>;
 export type ServiceConfig = ShipmateConfig['services'][string];

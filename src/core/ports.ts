@@ -119,6 +119,11 @@ export interface DeployRequest {
   requestedBy: string;
   /** Stable across retries of the same step: targets use it to do the work once. */
   idempotencyKey: string;
+  /**
+   * A canary step: send `weight` percent of traffic to `version`, the rest to `baselineVersion`.
+   * 0 aborts the canary (all traffic back to the baseline); 100 promotes it.
+   */
+  canary?: { weight: number; baselineVersion: string | null };
 }
 
 export type DeployOutcome =

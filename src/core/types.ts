@@ -62,6 +62,33 @@ export interface Deployment {
   previousGood?: string | null;
   /** A later rollback undid this deploy: its version is no longer a known good one. */
   rolledBack?: boolean;
+  /** Set while and after the deploy ran as a canary. */
+  canary?: CanaryRun | null;
+}
+
+export type CanaryStatus = 'running' | 'paused' | 'aborting' | 'promoted' | 'rolled-back' | 'abort-failed';
+
+/** A canary deploy's progress through its steps; lives with its deployment. */
+export interface CanaryRun {
+  status: CanaryStatus;
+  steps: import('./canary-config').CanaryStep[];
+  /** The analyses its steps name, as configured when it started. */
+  analyses: Record<string, import('./canary-config').AnalysisSpec>;
+  /** The version serving the rest of the traffic; null on a first deploy. */
+  baselineVersion: string | null;
+  /** The step under way; `steps.length` is the final move to 100%. */
+  stepIndex: number;
+  /** Percent of traffic on the new version. */
+  weight: number;
+  analysis: import('./canary-analysis').AnalysisProgress | null;
+  /** Why it waits for a person (an inconclusive analysis). */
+  pausedFor: string | null;
+  /** Why it was rolled back, in words. */
+  reason: string | null;
+  /** Who promoted it anyway or rolled it back. */
+  decidedBy: string | null;
+  /** Measured values, oldest first, for the chart: per check (or comparison metric) the canary's and the baseline's. */
+  points: { at: string; series: string; canary: import('./canary-analysis').WireNumber; baseline?: import('./canary-analysis').WireNumber }[];
 }
 
 export type NewDeployment = Pick<

@@ -196,37 +196,58 @@ export function abortRollout(target: RolloutTarget, deps: KubernetesDeployerDeps
  * deployed: the canary flow promotes or aborts it from there.
  */
 export function createArgoRolloutsDeployer(spec: ArgoRolloutsSpec, deps: KubernetesDeployerDeps = {}): Deployer {
+  const where = `rollout ${spec.namespace}/${spec.rollout}`;
+
+  /** Waits until the controller settles: Healthy, Degraded, or paused at a step. */
+  const settle = async (c: Connection, image: string, startedAt: number): Promise<DeployOutcome> => {
+    let lastWaiting = 'no status read yet';
+    try {
+      const state = await pollUntil(
+        async () => {
+          const current = rolloutState(await c.get());
+          if (['Healthy', 'Degraded', 'Paused'].includes(current.phase)) return current;
+          lastWaiting = `${current.phase}${current.message ? `: ${current.message}` : ''}`;
+          return undefined;
+        },
+        { intervalMs: spec.pollInterval, timeoutMs: remaining(startedAt, spec.timeout), what: where },
+      );
+      if (state.phase === 'Degraded') return { ok: false, error: `${where} is Degraded: ${state.message || 'no message from the controller'}` };
+      if (state.phase === 'Paused') return { ok: true, summary: `${where} runs ${image} ${describeStep(state)}, awaiting promotion.` };
+      return { ok: true, summary: `${where} is Healthy on ${image}.` };
+    } catch (error) {
+      if (error instanceof PollTimeoutError) return { ok: false, error: `${where} did not become Healthy on ${image} within ${formatDuration(spec.timeout)}: ${lastWaiting}` };
+      throw error;
+    }
+  };
+
   return {
     async deploy(request: DeployRequest): Promise<DeployOutcome> {
       const startedAt = Date.now();
       const image = `${spec.image}:${request.version}`;
-      const where = `rollout ${spec.namespace}/${spec.rollout}`;
       let c: Connection;
       try {
         c = connect(spec, deps, spec.timeout);
       } catch (error) {
         return { ok: false, error: error instanceof Error ? error.message : String(error) };
       }
-      let lastWaiting = 'no status read yet';
       try {
+        // A canary step: the Rollout's own steps set the weights, so Shipmate's steps start it
+        // (set the image), promote it a step, promote it fully (100), or abort it (0).
+        const weight = request.canary?.weight;
+        if (weight === 0) {
+          const state = await abortRollout(spec, deps);
+          return { ok: true, summary: `${where} aborted: ${state.canaryWeight}% canary weight, traffic back on the stable version.` };
+        }
+        const running = weight !== undefined && (await c.get()).spec?.template?.spec?.containers?.find((x) => x.name === spec.container)?.image;
+        if (running === image) {
+          await promoteRollout(spec, { full: weight === 100 }, deps);
+          return await settle(c, image, startedAt);
+        }
         const failure = await setImage(c, spec, image, request.idempotencyKey);
         if (failure) return { ok: false, error: `${where} ${failure}` };
-        const state = await pollUntil(
-          async () => {
-            const current = rolloutState(await c.get());
-            if (['Healthy', 'Degraded', 'Paused'].includes(current.phase)) return current;
-            lastWaiting = `${current.phase}${current.message ? `: ${current.message}` : ''}`;
-            return undefined;
-          },
-          { intervalMs: spec.pollInterval, timeoutMs: remaining(startedAt, spec.timeout), what: where },
-        );
-        if (state.phase === 'Degraded') return { ok: false, error: `${where} is Degraded: ${state.message || 'no message from the controller'}` };
-        if (state.phase === 'Paused') return { ok: true, summary: `${where} runs ${image} ${describeStep(state)}, awaiting promotion.` };
-        return { ok: true, summary: `${where} is Healthy on ${image}.` };
+        return await settle(c, image, startedAt);
       } catch (error) {
-        if (error instanceof PollTimeoutError) {
-          return { ok: false, error: `${where} did not become Healthy on ${image} within ${formatDuration(spec.timeout)}: ${lastWaiting}` };
-        }
+        if (error instanceof ExternalServiceError) return { ok: false, error: error.message };
         return { ok: false, error: describeKubernetesError(error, c.ref, c.cluster) };
       }
     },

@@ -56,6 +56,7 @@ export function createCommandDeployer(spec: CommandSpec, deps: { baseEnv: Readon
             SHIPMATE_DEPLOYMENT_ID: String(request.deploymentId),
             SHIPMATE_REQUESTED_BY: request.requestedBy,
             SHIPMATE_IDEMPOTENCY_KEY: request.idempotencyKey,
+            ...(request.canary ? { SHIPMATE_WEIGHT: String(request.canary.weight), SHIPMATE_BASELINE_VERSION: request.canary.baselineVersion ?? '' } : {}),
           },
         });
         const pid = child.pid;

@@ -124,6 +124,7 @@ export function createWebhookDeployer(spec: WebhookSpec, deps: WebhookDeployerDe
         version: request.version,
         requestedBy: request.requestedBy,
         idempotencyKey: request.idempotencyKey,
+        ...(request.canary ? { weight: request.canary.weight, baselineVersion: request.canary.baselineVersion } : {}),
       });
       try {
         const response = await call('post', spec.url, request, body);

@@ -9,6 +9,8 @@ export const ACTION_APPROVE_DEPLOY = 'deploy_approve';
 export const ACTION_REJECT_DEPLOY = 'deploy_reject';
 export const ACTION_REREQUEST_DEPLOY = 'deploy_rerequest';
 export const ACTION_ROLLBACK_DEPLOY = 'deploy_rollback';
+export const ACTION_PROMOTE_CANARY = 'canary_promote';
+export const ACTION_ROLLBACK_CANARY = 'canary_rollback';
 export const VIEW_REJECT_DEPLOY = 'deploy_reject_reason';
 export const INPUT_REJECT_REASON = 'reason';
 
@@ -107,8 +109,42 @@ function rollbackButton(card: DeployCard) {
   );
 }
 
+const CANARY_WORDS: Record<NonNullable<DeployCard['canary']>['status'], string> = {
+  running: ':hatching_chick: Canary',
+  paused: ':double_vertical_bar: Canary paused',
+  aborting: ':rewind: Canary rolling back',
+  promoted: ':white_check_mark: Canary promoted',
+  'rolled-back': ':rewind: Canary rolled back',
+  'abort-failed': ':warning: Canary rollback failed',
+};
+
+function canaryLine(card: DeployCard): string | undefined {
+  const c = card.canary;
+  if (!c) return undefined;
+  const baseline = c.baselineVersion ? ` · baseline ${Md.codeInline(c.baselineVersion)}` : '';
+  const why = c.pausedFor ? ` · ${escapeMrkdwn(c.pausedFor)}` : '';
+  return `${CANARY_WORDS[c.status]} · ${c.weight}% of traffic · step ${c.step}/${c.steps}${baseline}${why}`;
+}
+
+/** While a canary runs: Roll back; while it waits for a person: Promote anyway too. */
+function canaryButtons(card: DeployCard) {
+  const c = card.canary!;
+  const value = String(card.deploymentId);
+  const to = c.baselineVersion ? ` to ${Md.bold(c.baselineVersion)}` : '';
+  const rollback = Elements.Button({ text: 'Roll back', actionId: ACTION_ROLLBACK_CANARY, value }).danger().confirm(
+    Bits.ConfirmationDialog({ title: 'Roll back the canary?', text: `Send all traffic of ${Md.bold(card.service)} in ${card.environment} back${to}, away from ${Md.bold(card.version)}?`, confirm: 'Roll back', deny: 'Cancel' }).danger(),
+  );
+  if (c.status === 'running') return Blocks.Actions().elements(rollback);
+  if (c.status !== 'paused') return undefined;
+  const promote = Elements.Button({ text: 'Promote anyway', actionId: ACTION_PROMOTE_CANARY, value }).primary().confirm(
+    Bits.ConfirmationDialog({ title: 'Promote anyway?', text: `${escapeMrkdwn(c.pausedFor ?? 'The analysis was inconclusive')}. Go on with ${Md.bold(card.version)} as if it had passed?`, confirm: 'Promote', deny: 'Cancel' }),
+  );
+  return Blocks.Actions().elements(promote, rollback);
+}
+
 function buttons(card: DeployCard) {
   const value = String(card.deploymentId);
+  if (card.canary && card.status === 'deploying') return canaryButtons(card);
   switch (card.status) {
     case 'awaiting_approval':
       return Blocks.Actions().elements(
@@ -138,6 +174,7 @@ export function renderDeployCard(card: DeployCard): RenderedMessage {
       card.rollbackFrom ? Blocks.Context().elements(`:rewind: Rollback from ${Md.codeInline(card.rollbackFrom)}`) : undefined,
       card.breakGlassReason ? Blocks.Context().elements(`:rotating_light: Freeze overridden: ${escapeMrkdwn(card.breakGlassReason)}`) : undefined,
       approvals ? Blocks.Context().elements(approvals) : undefined,
+      card.canary ? Blocks.Context().elements(canaryLine(card)!) : undefined,
       Blocks.Context().elements(`Deploy #${card.deploymentId} · requested by ${Md.user(card.requestedBy)} · ${slackDate(card.createdAt)}`),
       buttons(card),
     ),

@@ -18,6 +18,8 @@ import {
   ACTION_REREQUEST_DEPLOY,
   ACTION_RETRY_DEPLOY,
   ACTION_ROLLBACK_DEPLOY,
+  ACTION_PROMOTE_CANARY,
+  ACTION_ROLLBACK_CANARY,
   INPUT_REJECT_REASON,
   rejectModal,
   releaseModal,
@@ -193,6 +195,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       { actor: { userId: body.user.id, source: 'button' }, requestKey: body.trigger_id },
     );
   });
+  button(ACTION_PROMOTE_CANARY, (body, action) => deps.deployService.decideCanary(deploymentIdOf(action), 'promote', { userId: body.user.id, source: 'button' }));
+  button(ACTION_ROLLBACK_CANARY, (body, action) => deps.deployService.decideCanary(deploymentIdOf(action), 'rollback', { userId: body.user.id, source: 'button' }));
   button(ACTION_ROLLBACK_RELEASE, async (body, action) =>
     (await deps.releaseService.rollbackRequested(Number(action.value), { userId: body.user.id, source: 'button' })).join('\n'),
   );

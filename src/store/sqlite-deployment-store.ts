@@ -1,6 +1,6 @@
 import { ConflictError } from '../core/errors';
 import type { DeploymentStore } from '../core/ports';
-import type { Approval, Deployment, DeploymentStatus, NewDeployment, Source } from '../core/types';
+import type { Approval, CanaryRun, Deployment, DeploymentStatus, NewDeployment, Source } from '../core/types';
 import type { Db } from './database';
 import { toDate as date, toIso as iso } from './sql-values';
 
@@ -30,6 +30,7 @@ interface Row {
   rollback_from: string | null;
   rolled_back: number;
   previous_good: string | null;
+  canary: string | null;
 }
 
 
@@ -62,6 +63,7 @@ function toDeployment(row: Row): Deployment {
     rollbackFrom: row.rollback_from,
     rolledBack: row.rolled_back === 1,
     previousGood: row.previous_good,
+    canary: row.canary ? (JSON.parse(row.canary) as CanaryRun) : null,
   };
 }
 
@@ -91,7 +93,7 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
     ORDER BY id DESC LIMIT @limit`);
   const update = db.prepare(`UPDATE deployments SET status = @status, started_at = @startedAt,
     finished_at = @finishedAt, error = @error, approvals = @approvals, decided_by = @decidedBy,
-    decision_reason = @decisionReason, rolled_back = @rolledBack, previous_good = @previousGood WHERE id = @id`);
+    decision_reason = @decisionReason, rolled_back = @rolledBack, previous_good = @previousGood, canary = @canary WHERE id = @id`);
   const good = db.prepare(`SELECT * FROM deployments WHERE service = ? AND environment = ?
     AND status = 'succeeded' AND rolled_back = 0 ORDER BY id DESC LIMIT ?`);
 
@@ -133,6 +135,7 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
           decisionReason: d.decisionReason,
           rolledBack: d.rolledBack ? 1 : 0,
           previousGood: d.previousGood ?? null,
+          canary: d.canary ? JSON.stringify(d.canary) : null,
         });
       } catch (error) {
         if (isUniqueViolation(error)) throw new ConflictError(`${d.service} is already being deployed to ${d.environment}.`);

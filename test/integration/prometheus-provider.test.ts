@@ -1,7 +1,7 @@
 import { ExternalServiceError } from '../../src/core/errors';
 import type { Measurement } from '../../src/core/metrics';
 import { createPrometheusProvider, type PrometheusProviderSpec } from '../../src/metrics/prometheus-provider';
-import { fillQueryTemplate } from '../../src/metrics/query-template';
+import { fillQueryTemplate } from '../../src/core/query-template';
 import {
   canaryLatency,
   PrometheusGateway,

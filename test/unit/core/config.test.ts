@@ -47,6 +47,8 @@ describe('parseShipmateConfig', () => {
         releases: { missedGrace: 15 * 60_000, autoRollback: false },
         trains: [],
         github: { apiUrl: 'https://api.github.com', timeout: 10_000 },
+        metrics: { providers: {} },
+        analyses: {},
         services: {
           api: {
             description: 'Public REST API',
@@ -65,10 +67,12 @@ describe('parseShipmateConfig', () => {
                   pollInterval: 5_000,
                 },
                 requireGreenChecks: false,
+                strategy: 'all-at-once',
               },
               prod: {
                 deploy: { type: 'command', command: './deploy.sh', args: ['--wait'], env: {}, timeout: 600_000, outputTailLines: 20 },
                 requireGreenChecks: false,
+                strategy: 'all-at-once',
               },
             },
           },

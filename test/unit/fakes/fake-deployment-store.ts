@@ -34,6 +34,7 @@ export class FakeDeploymentStore implements DeploymentStore {
       rollbackFrom: input.rollbackFrom ?? null,
       rolledBack: false,
       previousGood: null,
+      canary: null,
     };
     this.rows.push(deployment);
     return copy(deployment);

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, ExternalServiceError } from '../../../src/core/errors';
-import { fillQueryTemplate } from '../../../src/metrics/query-template';
+import { fillQueryTemplate } from '../../../src/core/query-template';
 import { createWebProvider, type WebProviderSpec } from '../../../src/metrics/web-provider';
 
 /** An HTTP endpoint answering each path with a handler; it records every request. */

@@ -41,6 +41,7 @@ function card(status: DeployCard['status'], overrides: Partial<DeployCard> = {})
     breakGlassReason: null,
     rollbackFrom: null,
     previousGood: null,
+    canary: null,
     ...overrides,
   };
 }

@@ -1,5 +1,5 @@
 import { ConfigError, ValidationError } from '../../../src/core/errors';
-import { checkQueryTemplate, fillQueryTemplate, placeholdersIn, promDuration, type QueryVariables } from '../../../src/metrics/query-template';
+import { checkQueryTemplate, fillQueryTemplate, placeholdersIn, promDuration, type QueryVariables } from '../../../src/core/query-template';
 
 const deploy: QueryVariables = { service: 'api', env: 'prod', version: '1.4.2', baseline_version: '1.4.1', window: '5m' };
 

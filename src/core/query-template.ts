@@ -1,4 +1,4 @@
-import { ConfigError, ValidationError } from '../core/errors';
+import { ConfigError, ValidationError } from './errors';
 
 /** What a canary query may refer to, as `{{service}}` and so on. */
 export const QUERY_PLACEHOLDERS = ['service', 'env', 'version', 'baseline_version', 'window'] as const;
