@@ -213,7 +213,7 @@ async function rollback(deps: DeployCommandDeps, input: Extract<DeployInput, { a
   );
   if (abortedCanary) {
     const back = d.canary?.baselineVersion ? ` back to ${d.canary.baselineVersion}` : '';
-    const what = duplicate ? 'is already being rolled back' : `is being rolled back: all traffic goes${back}`;
+    const what = d.canary?.status === 'rolled-back' ? `was already rolled back: all traffic went${back}` : duplicate ? 'is already being rolled back' : `is being rolled back: all traffic goes${back}`;
     return { kind: 'text', text: `${d.service} ${d.version} was a canary in ${d.environment} (deploy #${d.id}); it ${what}. Follow it in ${where(d.channel)}.` };
   }
   if (duplicate) return { kind: 'text', text: `A rollback of ${d.service} in ${d.environment} is already under way: deploy #${d.id} back to ${d.version}. Follow it in ${where(d.channel)}.` };

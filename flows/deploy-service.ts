@@ -193,6 +193,8 @@ export class DeployService {
       const lock = locks.covering(input.service, input.environment);
       if (lock) throw new ConflictError(`${target} is locked by <@${lock.lockedBy}>: ${lock.reason}. Unlock it to roll back.`);
       const [newest] = store.history(input.service, input.environment, 1);
+      // A canary that was rolled back already left the baseline serving everything.
+      if (newest?.canary?.status === 'rolled-back' && !input.to) return { deployment: newest, duplicate: true, abortedCanary: true };
       const { undo: current, to } = planRollback(target, store.good(input.service, input.environment, 100), newest, input.to);
       const now = clock();
       const deployment = store.create(

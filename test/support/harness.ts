@@ -35,8 +35,9 @@ export interface Harness {
 export async function startHarness(
   configYaml: string | ((dir: string) => string),
   env: Record<string, string> = {},
-  options: { ackWithinMs?: number } = {},
+  options: { ackWithinMs?: number; clockStart?: Date } = {},
 ): Promise<Harness> {
+  const { clockStart, ...shipmateOptions } = options;
   const dir = mkdtempSync(join(tmpdir(), 'shipmate-test-'));
   const emulator = await new SlackEmulator(BOT_TOKEN).start();
   writeFileSync(join(dir, 'shipmate.yml'), typeof configYaml === 'function' ? configYaml(dir) : configYaml);
@@ -57,7 +58,7 @@ export async function startHarness(
     await emulator.stop();
     throw error;
   }
-  const clock = new ManualClock();
+  const clock = new ManualClock(clockStart);
   const logs: string[] = [];
   const log = createLogger({
     level: 'debug',
@@ -71,7 +72,7 @@ export async function startHarness(
     log,
     reconcileEvery: false,
     retryDelayMs: 1,
-    ...options,
+    ...shipmateOptions,
     clientOptions: { retryConfig: { retries: 0 } },
   });
   const port = await shipmate.start();
