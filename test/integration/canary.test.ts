@@ -14,7 +14,8 @@ const ERROR_RATIO =
   'sum(rate(shipmate_http_requests_total{service="{{service}}",version="{{version}}",code="500"}[{{window}}]))' +
   ' / sum(rate(shipmate_http_requests_total{service="{{service}}",version="{{version}}"}[{{window}}]))';
 
-const config = (prometheusUrl: string, extra = '') => (dir: string) => `
+const STEPS = '[{ weight: 20 }, { analysis: health }, { weight: 50 }, { analysis: health }, { weight: 100 }]';
+const config = (prometheusUrl: string, extra = '', steps = STEPS) => (dir: string) => `
 defaults: { channel: C0DEPLOYS }
 metrics:
   providers:
@@ -36,7 +37,7 @@ services:
       prod:
         deploy: { type: command, command: ${SCRIPT}, env: { RECORD_FILE: ${join(dir, 'calls.txt')} } }
         strategy: canary
-        steps: [{ weight: 20 }, { analysis: health }, { weight: 50 }, { analysis: health }, { weight: 100 }]
+        steps: ${steps}
 `;
 
 type Block = { type: string; elements?: ({ action_id?: string; text?: unknown } | string)[]; text?: { text: string } };
@@ -169,5 +170,31 @@ describe('canary deploys against a real Prometheus', () => {
     expect(d.status).toBe('failed');
     expect(d.error).toMatch(/^Canary rolled back \(rolled back by <@U0\w+>: .+\); all traffic is back on 1\.4\.1\.$/);
     expect(thread(2).some((t) => t.startsWith('Rolling back to 1.4.1'))).toBe(true);
+  });
+
+  it('judges canary against baseline latency with the Mann-Whitney judge and rolls back a slower canary', async () => {
+    const latency = (version: string) => `max(shipmate_latency_p99_seconds{service="{{service}}",version="${version}"})`;
+    const analysis = `  latency:
+    interval: 1m
+    window: 2m
+    count: 1
+    metrics:
+      - name: p99
+        provider: prom
+        canaryQuery: '${latency('{{version}}')}'
+        baselineQuery: '${latency('{{baseline_version}}')}'
+        direction: increase
+`;
+    h = await startHarness(config(prometheus.url, analysis, '[{ weight: 10 }, { analysis: latency }, { weight: 100 }]'), {}, { clockStart: sampleTime(24) });
+    await baseline('1.4.1');
+    await deploy('api@1.4.2 to prod');
+    await h.settle();
+    // Over 12:04–12:06 the canary's p99 climbs 0.36–0.44 s against the baseline's steady 0.25 s.
+    const measured = thread(2).find((t) => t.startsWith('Analysis latency, measurement 1'))!;
+    expect(measured).toMatch(/✗ comparison: failed, score 0, fail: p99 High p=/);
+    expect(calls()).toEqual(['1.4.1 - -', '1.4.2 10 1.4.1', '1.4.2 0 1.4.1']);
+    expect(status(2).status).toBe('failed');
+    const points = (JSON.parse(status(2).canary!) as { points: { series: string; canary: number; baseline: number }[] }).points;
+    expect(points).toEqual([expect.objectContaining({ series: 'p99', canary: expect.closeTo(0.4, 2), baseline: 0.25 })]);
   });
 });
