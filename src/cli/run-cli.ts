@@ -5,6 +5,7 @@ import { AppError, ConfigError } from '../core/errors';
 import { migrate, openDatabase } from '../store/database';
 import { createShipmate } from '../main';
 import { runCanaryJudge } from './canary-judge-command';
+import { runCanaryReplay, type CanaryReplayOptions } from './canary-replay-command';
 
 export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -72,9 +73,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
     });
 
-  program
-    .command('canary')
-    .description('canary analysis')
+  const canary = program.command('canary').description('canary analysis');
+  canary
     .command('judge')
     .description('compare canary metrics with the baseline (Mann-Whitney U) and print a verdict')
     .requiredOption('--input <file>', 'JSON file: confidence, thresholds, metrics, groupWeights')
@@ -83,6 +83,25 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const result = runCanaryJudge(opts.input, { json: opts.json ?? false });
       if (result.exitCode === 0) io.out(result.output);
       else io.err(result.output); // one line, already "shipmate: ..."
+      exitCode = result.exitCode;
+    });
+
+  canary
+    .command('replay')
+    .description("run a target's canary analyses over past metrics, measuring when a live canary would have")
+    .requiredOption('--service <service>', 'service in shipmate.yml')
+    .requiredOption('--env <env>', 'environment of the service')
+    .requiredOption('--from <time>', 'start of the replay, RFC 3339 (2024-03-01T12:00:00Z)')
+    .requiredOption('--to <time>', 'end of the replay, RFC 3339')
+    .requiredOption('--version <version>', 'the canary version, {{version}} in queries')
+    .option('--baseline <version>', 'the baseline version, {{baseline_version}} in queries')
+    .option('--analysis <name>', 'replay only this analysis (any in analyses:, canary or not)')
+    .option('--json', 'print JSON')
+    .action(async (opts: CanaryReplayOptions) => {
+      const { SHIPMATE_CONFIG } = loadStorageSettings(io.env);
+      const result = await runCanaryReplay(loadShipmateConfig(SHIPMATE_CONFIG, io.env), opts);
+      if (result.exitCode === 2) io.err(result.output); // one line, already "shipmate: ..."
+      else io.out(result.output);
       exitCode = result.exitCode;
     });
 

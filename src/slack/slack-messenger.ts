@@ -1,12 +1,13 @@
 import { ErrorCode, type WebClient } from '@slack/web-api';
 import { Blocks, Md } from 'slack-block-builder';
 import type { EffectHandler } from '../../flows/effect-worker';
-import type { Announcement, PostMessage, ThreadReply, UpdateMessage } from '../../flows/messages';
+import type { Announcement, PostMessage, ThreadChart, ThreadReply, UpdateMessage } from '../../flows/messages';
 import type { Clock } from '../core/clock';
 import { ExternalServiceError } from '../core/errors';
 import type { QueuedEffect } from '../core/ports';
 import type { MessageStore } from '../store/sqlite-message-store';
 import type { Metrics } from '../telemetry/metrics';
+import { renderCanaryChart } from './canary-chart';
 import { blocks, escapeMrkdwn, renderMessage } from './render';
 
 /** Slack errors that another try will not fix: the channel or the token is wrong. */
@@ -14,6 +15,9 @@ const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived',
 
 /** Every message Shipmate posts carries its key in metadata of this type. */
 export const METADATA_EVENT_TYPE = 'shipmate_message';
+
+/** What a retry can recognise a message by: its metadata, or the files it carries. */
+type FoundMessage = { metadata?: { event_type?: string; event_payload?: Record<string, unknown> }; files?: { title?: string }[] };
 
 const HINTS: Record<string, string> = {
   not_in_channel: 'invite the bot to the channel with /invite',
@@ -58,14 +62,13 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
     }
   };
   const metadata = (key: string) => ({ event_type: METADATA_EVENT_TYPE, event_payload: { message_key: key } });
-  const hasKey = (key: string) => (m: { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }) =>
-    m.metadata?.event_type === METADATA_EVENT_TYPE && m.metadata.event_payload?.message_key === key;
+  const hasKey = (key: string) => (m: FoundMessage) => m.metadata?.event_type === METADATA_EVENT_TYPE && m.metadata.event_payload?.message_key === key;
 
   /**
    * After an interrupted try (a crash between Slack's answer and our record of it) the message may
    * already be in the channel: find it by the key in its metadata instead of posting it twice.
    */
-  const findPosted = async (effect: QueuedEffect, channel: string, key: string, threadTs?: string) => {
+  const findPosted = async (effect: QueuedEffect, channel: string, matches: (m: FoundMessage) => boolean, threadTs?: string) => {
     if (effect.attempts === 0) return undefined;
     try {
       const { messages: found = [] } = await call(threadTs ? 'conversations.replies' : 'conversations.history', () =>
@@ -73,7 +76,7 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
           ? client.conversations.replies({ channel, ts: threadTs, include_all_metadata: true, limit: 200 })
           : client.conversations.history({ channel, include_all_metadata: true, limit: 200 }),
       );
-      return found.find(hasKey(key));
+      return found.find(matches);
     } catch (error) {
       // Not readable (a channel the bot posts to without being a member): post rather than lose it.
       if (error instanceof ExternalServiceError && !error.retryable) return undefined;
@@ -92,7 +95,7 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
     async 'message.post'(effect: QueuedEffect) {
       const { messageKey, channel, message } = effect.payload as PostMessage;
       if (messages.get(messageKey)) return;
-      const earlier = await findPosted(effect, channel, messageKey);
+      const earlier = await findPosted(effect, channel, hasKey(messageKey));
       if (earlier?.ts) {
         messages.put(messageKey, { channel, ts: earlier.ts }, clock());
         return;
@@ -106,7 +109,7 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
 
     async 'message.announce'(effect: QueuedEffect) {
       const { channel, text } = effect.payload as Announcement;
-      if (await findPosted(effect, channel, effect.idempotencyKey)) return;
+      if (await findPosted(effect, channel, hasKey(effect.idempotencyKey))) return;
       await call('chat.postMessage', () =>
         client.chat.postMessage({ channel, text, blocks: blocks(Blocks.Section({ text: escapeMrkdwn(text) })), unfurl_links: false, metadata: metadata(effect.idempotencyKey) }),
       );
@@ -122,7 +125,7 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
     async 'message.reply'(effect: QueuedEffect) {
       const { messageKey, text, preformatted, mention = [], broadcast } = effect.payload as ThreadReply;
       const { channel, ts } = posted(messageKey);
-      if (await findPosted(effect, channel, effect.idempotencyKey, ts)) return;
+      if (await findPosted(effect, channel, hasKey(effect.idempotencyKey), ts)) return;
       // A section holds at most 3000 characters; the end of the output is the part that explains a failure.
       const mentions = mention.map((u) => `${Md.user(u)} `).join('');
       const body = blocks(Blocks.Section({ text: `${mentions}${escapeMrkdwn(text)}` }), preformatted ? Blocks.Section({ text: Md.codeBlock(preformatted.slice(-2900)) }) : undefined);
@@ -136,6 +139,22 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
           reply_broadcast: Boolean(broadcast),
           metadata: metadata(effect.idempotencyKey),
         }),
+      );
+    },
+
+    async 'message.chart'(effect: QueuedEffect) {
+      const chart = effect.payload as ThreadChart;
+      const { channel, ts } = posted(chart.messageKey);
+      // The message Slack posts for a shared file takes no metadata, so the file's title carries the
+      // key, and a retry looks for it in the thread. Keeping the file ID in the store instead would not
+      // say whether files.completeUploadExternal (callable once per file) went through; only the
+      // thread does. Alt text would hide the key, but screen readers read it out.
+      const title = `${chart.title} (${effect.idempotencyKey})`;
+      if (await findPosted(effect, channel, (m) => m.files?.some((f) => f.title === title) ?? false, ts)) return;
+      const file = await renderCanaryChart(chart);
+      // uploadV2 makes the three calls: files.getUploadURLExternal, the POST of the bytes, files.completeUploadExternal.
+      await call('files.uploadV2', () =>
+        client.files.uploadV2({ channel_id: channel, thread_ts: ts, file, filename: chart.filename, title, initial_comment: chart.comment }),
       );
     },
   };

@@ -80,12 +80,15 @@ describe('a canary chart uploaded into the deploy card thread', () => {
     const first = handleChart(effect('canary-chart:1'));
     await emulator.waitFor('files.completeUploadExternal');
 
-    await handleChart(effect('canary-chart:1', 1));
-    expect(emulator.callsTo('files.getUploadURLExternal')).toHaveLength(1);
-    expect(emulator.uploadedFiles.size).toBe(1);
-    expect(filesInThread()).toHaveLength(1);
-    release();
-    await first;
+    try {
+      await handleChart(effect('canary-chart:1', 1));
+      expect(emulator.callsTo('files.getUploadURLExternal')).toHaveLength(1);
+      expect(emulator.uploadedFiles.size).toBe(1);
+      expect(filesInThread()).toHaveLength(1);
+    } finally {
+      release();
+      await first;
+    }
   });
 
   it('after a failure before the share, uploads it on the next try', async () => {

@@ -8,7 +8,23 @@ export interface RecordedCall {
   token: string | undefined;
 }
 
-type Answer = { status?: number; headers?: Record<string, string>; body: Record<string, unknown> };
+/** A JSON body, as every Web API method answers; text only for the upload URL. */
+type Answer = { status?: number; headers?: Record<string, string>; body: Record<string, unknown> | string };
+
+/** A file as files.completeUploadExternal shares it in a message. */
+export interface StoredFile {
+  id: string;
+  title: string;
+  name: string;
+  mimetype: string;
+}
+
+/** The bytes posted to an upload URL, with the names the upload was given. */
+export interface UploadedFile {
+  bytes: Buffer;
+  filename: string;
+  title: string;
+}
 
 /** A message as the emulator keeps it, per channel. */
 export interface StoredMessage {
@@ -17,12 +33,32 @@ export interface StoredMessage {
   blocks: unknown;
   thread_ts?: string;
   metadata?: unknown;
+  files?: StoredFile[];
 }
 
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readBytes(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Slack takes the bytes of an upload raw or as multipart form data; @slack/web-api sends a form with
+ * one file part. The platform's own Response parses multipart, so no parser is needed here.
+ */
+async function uploadedBytes(req: IncomingMessage): Promise<Buffer> {
+  const raw = await readBytes(req);
+  const type = req.headers['content-type'] ?? '';
+  if (!type.startsWith('multipart/form-data')) return raw;
+  const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
+  const part = [...form.values()].find((v) => typeof v !== 'string') as Blob | undefined;
+  return part ? Buffer.from(await part.arrayBuffer()) : Buffer.alloc(0);
+}
+
+const MIME_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', gif: 'image/gif', txt: 'text/plain' };
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const text = (await readBytes(req)).toString('utf8');
   if (!text) return {};
   if ((req.headers['content-type'] ?? '').includes('application/json')) return JSON.parse(text) as Record<string, unknown>;
   // The Web API client form-encodes arguments and JSON-encodes the nested ones (blocks, metadata).
@@ -48,6 +84,10 @@ export class SlackEmulator {
   readonly userGroups = new Map<string, string[]>();
   /** Messages by channel, oldest first, as chat.postMessage and chat.update left them. */
   readonly channels = new Map<string, StoredMessage[]>();
+  /** Files whose bytes reached their upload URL, by file ID. */
+  readonly uploadedFiles = new Map<string, UploadedFile>();
+  /** Filenames by the file ID files.getUploadURLExternal handed out an upload URL for. */
+  private readonly uploadUrls = new Map<string, string>();
   private readonly waiters: { predicate: (c: RecordedCall) => boolean; resolve: (c: RecordedCall) => void }[] = [];
 
   constructor(private readonly botToken = 'xoxb-test-token') {}
@@ -64,8 +104,9 @@ export class SlackEmulator {
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
       void this.handle(req).then((answer) => {
-        res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...answer.headers });
-        res.end(JSON.stringify(answer.body));
+        const json = typeof answer.body !== 'string';
+        res.writeHead(answer.status ?? 200, { 'content-type': json ? 'application/json' : 'text/plain', ...answer.headers });
+        res.end(json ? JSON.stringify(answer.body) : answer.body);
       });
     });
     this.server.listen(0, '127.0.0.1');
@@ -125,6 +166,7 @@ export class SlackEmulator {
 
   private async handle(req: IncomingMessage): Promise<Answer> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path.startsWith('/upload/')) return this.upload(req, path.slice('/upload/'.length));
     const args = await readBody(req);
     const token = req.headers.authorization?.replace(/^Bearer /, '');
     if (path.startsWith('/response/')) {
@@ -140,6 +182,42 @@ export class SlackEmulator {
     const hold = this.holds.findIndex((h) => h.method === method && h.predicate(args));
     if (hold >= 0) await this.holds.splice(hold, 1)[0]!.release;
     return { body };
+  }
+
+  /**
+   * The upload URL of files.getUploadURLExternal. Slack's is pre-signed, so no token is checked;
+   * it answers 200 with "OK - <bytes>" (https://docs.slack.dev/reference/methods/files.getUploadURLExternal).
+   */
+  private async upload(req: IncomingMessage, fileId: string): Promise<Answer> {
+    const bytes = await uploadedBytes(req);
+    const token = req.headers.authorization?.replace(/^Bearer /, '');
+    this.record({ method: 'upload', args: { file_id: fileId, length: bytes.length, content_type: req.headers['content-type'] }, token });
+    const failure = this.failures.get('upload')?.shift();
+    if (failure) return failure;
+    const filename = this.uploadUrls.get(fileId);
+    if (!filename) return { status: 404, body: 'Not Found' };
+    this.uploadedFiles.set(fileId, { bytes, filename, title: filename });
+    return { body: `OK - ${bytes.length}` };
+  }
+
+  /** https://docs.slack.dev/reference/methods/files.completeUploadExternal */
+  private completeUpload(args: Record<string, unknown>): Record<string, unknown> {
+    const requested = Array.isArray(args.files) ? (args.files as { id?: string; title?: string }[]) : [];
+    if (requested.length === 0) return { ok: false, error: 'invalid_arguments' };
+    if (requested.some((f) => !f.id || !this.uploadedFiles.has(f.id))) return { ok: false, error: 'file_not_found' };
+    const files: StoredFile[] = requested.map(({ id, title }) => {
+      const uploaded = this.uploadedFiles.get(id!)!;
+      if (title) uploaded.title = title;
+      const mimetype = MIME_TYPES[uploaded.filename.split('.').pop()!.toLowerCase()] ?? 'application/octet-stream';
+      return { id: id!, title: uploaded.title, name: uploaded.filename, mimetype };
+    });
+    if (args.channel_id) {
+      const channel = String(args.channel_id);
+      const message: StoredMessage = { ts: `${this.nextTs++}.000100`, text: args.initial_comment ?? '', blocks: undefined, files };
+      if (args.thread_ts) message.thread_ts = String(args.thread_ts);
+      this.channels.set(channel, [...(this.channels.get(channel) ?? []), message]);
+    }
+    return { ok: true, files: files.map((f) => ({ ...f, size: this.uploadedFiles.get(f.id)!.bytes.length })) };
   }
 
   private shown(m: StoredMessage, withMetadata: boolean): Record<string, unknown> {
@@ -189,6 +267,15 @@ export class SlackEmulator {
       case 'views.open':
         if (!args.trigger_id) return { ok: false, error: 'invalid_trigger_id' };
         return { ok: true, view: { id: `V${this.nextTs++}`, ...(args.view as object) } };
+      case 'files.getUploadURLExternal': {
+        // "missing_argument ... Typically only occurs when the length provided is 0."
+        if (!args.filename || !(Number(args.length) > 0)) return { ok: false, error: 'missing_argument' };
+        const fileId = `F${this.nextTs++}`;
+        this.uploadUrls.set(fileId, String(args.filename));
+        return { ok: true, upload_url: `${this.url}/upload/${fileId}`, file_id: fileId };
+      }
+      case 'files.completeUploadExternal':
+        return this.completeUpload(args);
       case 'chat.postEphemeral':
         return { ok: true, message_ts: `${this.nextTs++}.000200` };
       default:
