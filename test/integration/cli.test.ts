@@ -110,6 +110,7 @@ describe('the shipmate CLI', () => {
         { version: 4, name: 'release_trains' },
         { version: 5, name: 'rollbacks' },
         { version: 6, name: 'deploy_callbacks' },
+        { version: 7, name: 'canaries' },
       ],
     });
     const second = await runCliProcess(['migrate', '--json'], base());
