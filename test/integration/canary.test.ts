@@ -100,6 +100,12 @@ describe('canary deploys against a real Prometheus', () => {
     expect(JSON.parse(status(2).canary!).status).toBe('promoted');
     expect(thread(2).filter((t) => t.startsWith('Analysis health, measurement'))).toHaveLength(4);
     expect(thread(2).some((t) => t.startsWith('api 1.4.1 is live in prod'))).toBe(true);
+    // The chart of every measurement lands in the deploy's thread, once.
+    const [upload] = h.emulator.callsTo('files.completeUploadExternal');
+    expect(h.emulator.callsTo('files.completeUploadExternal')).toHaveLength(1);
+    expect(upload!.args).toMatchObject({ channel_id: 'C0DEPLOYS', thread_ts: card(2).ts });
+    const [file] = [...h.emulator.uploadedFiles.values()];
+    expect(file!.bytes.subarray(1, 4).toString()).toBe('PNG');
     const actions = h.shipmate.db.prepare("SELECT action FROM audit_log WHERE subject = 'api/prod' ORDER BY rowid").pluck().all();
     expect(actions).toEqual(expect.arrayContaining(['deploy.started', 'canary.promoted', 'deploy.succeeded']));
   });
