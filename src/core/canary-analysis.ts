@@ -84,14 +84,23 @@ export function judgeThreshold(metric: ThresholdMetric, reading: MetricReading |
   const check = metric.name;
   if (!reading || reading.kind === 'error') return { check, outcome: 'error', detail: reading?.error ?? 'not measured' };
   if (reading.kind !== 'value') return { check, outcome: 'inconclusive', detail: 'no data' };
-  const value = fromWire(reading.value);
-  const shown = formatValue(value);
+  const shown = formatValue(fromWire(reading.value));
   const { successCondition: success, failureCondition: failure } = metric;
-  if (failure && evaluateCondition(failure, value)) return { check, outcome: 'failed', detail: `${shown} (${failure})`, value: reading.value };
-  if (success && evaluateCondition(success, value)) return { check, outcome: 'successful', detail: `${shown} (${success})`, value: reading.value };
-  if (success && failure) return { check, outcome: 'inconclusive', detail: `${shown} (neither ${success} nor ${failure})`, value: reading.value };
-  if (success) return { check, outcome: 'failed', detail: `${shown} (not ${success})`, value: reading.value };
-  return { check, outcome: 'successful', detail: `${shown} (not ${failure})`, value: reading.value };
+  try {
+    return judgeValue(check, reading.value, shown, success, failure);
+  } catch (error) {
+    // Config checks evaluate each condition once; one that still fails here is not a measurement.
+    return { check, outcome: 'error', detail: `the condition could not be evaluated: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+function judgeValue(check: string, value: WireNumber, shown: string, success: string | undefined, failure: string | undefined): CheckResult {
+  const result = fromWire(value);
+  const judged = (outcome: Outcome, rule: string): CheckResult => ({ check, outcome, detail: `${shown} (${rule})`, value });
+  if (failure && evaluateCondition(failure, result)) return judged('failed', failure);
+  if (success && evaluateCondition(success, result)) return judged('successful', success);
+  if (success && failure) return judged('inconclusive', `neither ${success} nor ${failure}`);
+  return success ? judged('failed', `not ${success}`) : judged('successful', `not ${failure}`);
 }
 
 /**

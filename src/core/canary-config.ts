@@ -52,9 +52,10 @@ export type MetricsProviderSpec = z.infer<typeof metricsProviderSpec>;
 /** Compiles once at config time, so a typo is reported by `config check`, not mid-canary. */
 const condition = z.string().min(1).superRefine((text, ctx) => {
   try {
-    jexl.compile(text);
+    // Evaluating once also finds what compiling does not: an unknown function or transform.
+    jexl.evalSync(text, { result: 0 });
   } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `is not a valid expression (${error instanceof Error ? error.message : String(error)}); write e.g. "result < 0.01"` });
+    ctx.addIssue({ code: 'custom', message: `is not a valid expression (${(error instanceof Error ? error.message : String(error)).replace(/^Error: /, '')}); write e.g. "result < 0.01"` });
   }
 });
 

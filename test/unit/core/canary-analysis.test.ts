@@ -165,9 +165,8 @@ describe('judgeThreshold (Argo Rollouts rules)', () => {
     }
   });
 
-  it.failing('a condition that passes the config check but fails when evaluated is an error reading, not a thrown exception', () => {
-    // jexl.compile accepts an unknown function; only evaluation finds it missing.
-    // `config check` accepts this condition: jexl.compile does not look functions up.
+  it('a condition that fails when evaluated is an error reading, not a thrown exception', () => {
+    // `config check` evaluates each condition once and refuses this one; a spec built without that check still must not throw.
     const judge = () => judgeThreshold(threshold({ successCondition: 'abs(result) < 0.01' }), value(0.004));
     expect(judge).not.toThrow();
     expect(judge()).toMatchObject({ check: 'error-rate', outcome: 'error' });

@@ -42,6 +42,11 @@ describe('canary configuration', () => {
       'analyses.health.metrics.0.successCondition',
     ],
     [
+      'a condition calling a function jexl does not have',
+      { analyses: { health: { metrics: [{ name: 'e', provider: 'prom', query: 'q', successCondition: 'abs(result) < 0.01' }] } } },
+      'analyses.health.metrics.0.successCondition: is not a valid expression (Jexl Function abs is not defined',
+    ],
+    [
       'a threshold metric without conditions',
       { analyses: { health: { metrics: [{ name: 'e', provider: 'prom', query: 'q' }] } } },
       'analyses.health.metrics.0: metric "e" needs successCondition or failureCondition, e.g. successCondition: "result < 0.01"',
