@@ -361,3 +361,74 @@ export function rollsOutTo(ending: RolloutEnding, afterReads = 2): Controller {
     }
   };
 }
+
+/** An analysis that fails when the walk reaches step `index` of spec.strategy.canary.steps. */
+export interface FailingAnalysis {
+  index: number;
+  message: string;
+}
+
+/**
+ * The rollout controller walking spec.strategy.canary.steps as Argo Rollouts does, for canaries
+ * driven from outside with promote and abort. A new pod template starts at step 0 and walks
+ * through setWeight steps to the next pause (phase Paused, a CanaryPauseStep condition; a timed
+ * pause stops there too, since tests do not wait out durations). Clearing the pause conditions
+ * (promote) walks on from the next step, to Healthy after the last one; status.promoteFull goes
+ * straight to Healthy; status.abort sends traffic back to the stable version (Degraded,
+ * RolloutAborted). Like a controller that has not reconciled yet, each change is only noticed on
+ * the first read after it and acted on at the next. The fake calls controllers once the spec
+ * changed, so a test starts the canary by setting the image.
+ */
+export function walksCanarySteps({ failingAnalysis }: { failingAnalysis?: FailingAnalysis } = {}): Controller {
+  let noticed: string | undefined;
+  let pausedAt: number | undefined;
+  return (ro) => {
+    const status = ro.status;
+    const steps: KubeObject[] = ro.spec.strategy.canary.steps;
+    const change =
+      String(ro.metadata.generation) !== String(status.observedGeneration) ? `spec:${ro.metadata.generation}`
+      : status.abort === true && status.phase !== 'Degraded' ? 'abort'
+      : status.promoteFull === true ? 'promoteFull'
+      : status.phase === 'Paused' && !(status.pauseConditions?.length > 0) ? `promote:${status.currentStepIndex}`
+      : undefined;
+    if (change === undefined || change !== noticed) {
+      noticed = change;
+      return;
+    }
+    noticed = undefined;
+    const settled = { pauseConditions: undefined, controllerPause: false };
+    const healthy = () => Object.assign(status, settled, { phase: 'Healthy', message: '', promoteFull: undefined, stableRS: status.currentPodHash, currentStepIndex: steps.length });
+    const walk = (from: number) => {
+      for (let index = from; index < steps.length; index++) {
+        if (failingAnalysis?.index === index) {
+          return Object.assign(status, settled, { phase: 'Degraded', message: failingAnalysis.message, abort: true, currentStepIndex: index });
+        }
+        if (steps[index]!.pause) {
+          pausedAt = index;
+          return Object.assign(status, {
+            phase: 'Paused',
+            message: 'CanaryPauseStep',
+            controllerPause: true,
+            currentStepIndex: index,
+            pauseConditions: [{ reason: 'CanaryPauseStep', startTime: '2026-11-23T10:00:00Z' }],
+          });
+        }
+      }
+      return healthy();
+    };
+    if (change.startsWith('spec:')) {
+      status.observedGeneration = String(ro.metadata.generation);
+      const hash = podHash(ro.spec.template);
+      if (hash === status.currentPodHash) return; // e.g. spec.paused: nothing new to roll out
+      Object.assign(status, { currentPodHash: hash, abort: undefined, promoteFull: undefined });
+      return walk(0);
+    }
+    if (change === 'abort') {
+      return Object.assign(status, settled, { phase: 'Degraded', message: `RolloutAborted: Rollout aborted update to revision ${ro.metadata.generation}`, currentStepIndex: 0 });
+    }
+    if (change === 'promoteFull') return healthy();
+    // The plugin either cleared the conditions at the pause, or also moved currentStepIndex on.
+    const index = status.currentStepIndex as number;
+    return walk(index === pausedAt ? index + 1 : index);
+  };
+}
