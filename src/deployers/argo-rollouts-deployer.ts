@@ -195,17 +195,21 @@ export function abortRollout(target: RolloutTarget, deps: KubernetesDeployerDeps
  * Rollout is Healthy (fails when Degraded). A canary that stops at a pause step counts as
  * deployed: the canary flow promotes or aborts it from there.
  */
+/** The canary step a Rollout was last promoted for. */
+const CANARY_STEP_ANNOTATION = 'shipmate.dev/canary-step';
+
 export function createArgoRolloutsDeployer(spec: ArgoRolloutsSpec, deps: KubernetesDeployerDeps = {}): Deployer {
   const where = `rollout ${spec.namespace}/${spec.rollout}`;
 
-  /** Waits until the controller settles: Healthy, Degraded, or paused at a step. */
-  const settle = async (c: Connection, image: string, startedAt: number): Promise<DeployOutcome> => {
+  /** Waits until the controller settles: Healthy, Degraded, or (unless `untilHealthy`) paused at a step. */
+  const settle = async (c: Connection, image: string, startedAt: number, untilHealthy = false): Promise<DeployOutcome> => {
+    const done = untilHealthy ? ['Healthy', 'Degraded'] : ['Healthy', 'Degraded', 'Paused'];
     let lastWaiting = 'no status read yet';
     try {
       const state = await pollUntil(
         async () => {
           const current = rolloutState(await c.get());
-          if (['Healthy', 'Degraded', 'Paused'].includes(current.phase)) return current;
+          if (done.includes(current.phase)) return current;
           lastWaiting = `${current.phase}${current.message ? `: ${current.message}` : ''}`;
           return undefined;
         },
@@ -218,6 +222,17 @@ export function createArgoRolloutsDeployer(spec: ArgoRolloutsSpec, deps: Kuberne
       if (error instanceof PollTimeoutError) return { ok: false, error: `${where} did not become Healthy on ${image} within ${formatDuration(spec.timeout)}: ${lastWaiting}` };
       throw error;
     }
+  };
+
+  /**
+   * Promotes once per canary step: the step's key is written on the Rollout first, so a retry
+   * of the same step (a timeout, a restart) waits for the promotion instead of promoting again,
+   * which would skip a step and send more traffic than asked.
+   */
+  const promoteStep = async (c: Connection, ro: Rollout, request: DeployRequest, full: boolean): Promise<void> => {
+    if (ro.metadata?.annotations?.[CANARY_STEP_ANNOTATION] === request.idempotencyKey) return;
+    await c.patch({ metadata: { annotations: { [CANARY_STEP_ANNOTATION]: request.idempotencyKey } } });
+    await promoteRollout(spec, { full }, deps);
   };
 
   return {
@@ -235,13 +250,17 @@ export function createArgoRolloutsDeployer(spec: ArgoRolloutsSpec, deps: Kuberne
         // (set the image), promote it a step, promote it fully (100), or abort it (0).
         const weight = request.canary?.weight;
         if (weight === 0) {
-          const state = await abortRollout(spec, deps);
-          return { ok: true, summary: `${where} aborted: ${state.canaryWeight}% canary weight, traffic back on the stable version.` };
+          // The controller moves the traffic after the patch; the patch's answer does not show it yet.
+          await abortRollout(spec, deps);
+          return { ok: true, summary: `${where} aborted: traffic goes back to the stable version.` };
         }
-        const running = weight !== undefined && (await c.get()).spec?.template?.spec?.containers?.find((x) => x.name === spec.container)?.image;
-        if (running === image) {
-          await promoteRollout(spec, { full: weight === 100 }, deps);
-          return await settle(c, image, startedAt);
+        const ro = weight === undefined ? undefined : await c.get();
+        const template = ro?.spec?.template;
+        const running = template?.spec?.containers?.find((x) => x.name === spec.container)?.image;
+        // The image already set by an earlier step (not by this step's own earlier try): move on a step.
+        if (ro && running === image && template?.metadata?.annotations?.[DEPLOYMENT_KEY_ANNOTATION] !== request.idempotencyKey) {
+          await promoteStep(c, ro, request, weight === 100);
+          return await settle(c, image, startedAt, weight === 100);
         }
         const failure = await setImage(c, spec, image, request.idempotencyKey);
         if (failure) return { ok: false, error: `${where} ${failure}` };

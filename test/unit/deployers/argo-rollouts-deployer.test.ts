@@ -289,14 +289,14 @@ describe('canary steps through deploy', () => {
     expect(fake.rollout('prod', 'api').status).toMatchObject({ phase: 'Paused', currentStepIndex: 1 });
   });
 
-  it('a later step promotes as `kubectl argo rollouts promote` does: clears the pause through the status subresource, spec untouched', async () => {
+  it('a later step promotes as `kubectl argo rollouts promote` does (after marking the step on the Rollout): clears the pause through the status subresource, spec untouched', async () => {
     const before = await startCanary();
     const spec = structuredClone(fake.rollout('prod', 'api').spec);
 
     const outcome = await deployer().deploy(step(2, 50));
 
     expect(outcome).toEqual({ ok: true, summary: 'rollout prod/api runs ghcr.io/acme/api:1.4.2 paused at step 4 of 6 (CanaryPauseStep) with 50% canary weight, awaiting promotion.' });
-    expect(fake.patches().slice(before).map((p) => [p.path, p.contentType, p.body])).toEqual([[STATUS_PATH, MERGE_PATCH, { status: { pauseConditions: null } }]]);
+    expect(fake.patches().slice(before).map((p) => [p.path, p.contentType, p.body])).toEqual([[ROLLOUT_PATH, MERGE_PATCH, { metadata: { annotations: { 'shipmate.dev/canary-step': 'deploy-7:canary:2' } } }], [STATUS_PATH, MERGE_PATCH, { status: { pauseConditions: null } }]]);
     const stored = fake.rollout('prod', 'api');
     expect(stored.spec).toEqual(spec);
     expect(stored.metadata.generation).toBe(2);
@@ -309,26 +309,27 @@ describe('canary steps through deploy', () => {
     await deployer().deploy(step(2, 50));
 
     expect(fake.patches().slice(before).map((p) => [p.path, p.body])).toEqual([
+      [ROLLOUT_PATH, { metadata: { annotations: { 'shipmate.dev/canary-step': 'deploy-7:canary:2' } } }],
       [STATUS_PATH, { status: { pauseConditions: null } }],
       [ROLLOUT_PATH, { spec: { paused: false } }],
     ]);
   });
 
-  it('weight 100 sends status.promoteFull: true through the status subresource and nothing else', async () => {
+  it('weight 100 marks the step on the Rollout, then sends status.promoteFull: true through the status subresource', async () => {
     const before = await startCanary();
     const template = structuredClone(fake.rollout('prod', 'api').spec.template);
 
     const outcome = await deployer().deploy(step(2, 100));
 
     expect(outcome.ok).toBe(true);
-    expect(fake.patches().slice(before).map((p) => [p.path, p.contentType, p.body])).toEqual([[STATUS_PATH, MERGE_PATCH, { status: { promoteFull: true } }]]);
+    expect(fake.patches().slice(before).map((p) => [p.path, p.contentType, p.body])).toEqual([[ROLLOUT_PATH, MERGE_PATCH, { metadata: { annotations: { 'shipmate.dev/canary-step': 'deploy-7:canary:2' } } }], [STATUS_PATH, MERGE_PATCH, { status: { promoteFull: true } }]]);
     expect(fake.rollout('prod', 'api').spec.template).toEqual(template);
   });
 
   // Fails today: the promoteFull patch leaves status.phase Paused with its CanaryPauseStep
   // condition until the controller reconciles, and the first read after it is taken as the
   // result, so the deploy reports the old pause instead of waiting for Healthy.
-  it.failing('weight 100 waits until the controller has promoted fully and reports Healthy', async () => {
+  it('weight 100 waits until the controller has promoted fully and reports Healthy', async () => {
     await startCanary();
 
     const outcome = await deployer().deploy(step(2, 100));
@@ -342,7 +343,7 @@ describe('canary steps through deploy', () => {
 
     const outcome = await deployer().deploy({ ...step(2, 0), version: '1.4.2' });
 
-    expect(outcome).toEqual({ ok: true, summary: 'rollout prod/api aborted: 0% canary weight, traffic back on the stable version.' });
+    expect(outcome).toEqual({ ok: true, summary: 'rollout prod/api aborted: traffic goes back to the stable version.' });
     expect(fake.patches().slice(before).map((p) => [p.path, p.contentType, p.body])).toEqual([[STATUS_PATH, MERGE_PATCH, { status: { abort: true } }]]);
     const stored = fake.rollout('prod', 'api');
     expect(stored.spec.template).toEqual(template);
@@ -363,7 +364,7 @@ describe('canary steps through deploy', () => {
 
   // Fails today: once the image is set, any request with a weight promotes, so a retry of the
   // first step (same idempotency key, e.g. after a timeout) skips a pause.
-  it.failing('a retry of the first step with the same key does not promote', async () => {
+  it('a retry of the first step with the same key does not promote', async () => {
     const before = await startCanary();
 
     const again = await deployer().deploy(step(1, 20));
