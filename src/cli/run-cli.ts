@@ -6,6 +6,7 @@ import { migrate, openDatabase } from '../store/database';
 import { createShipmate } from '../main';
 import { runCanaryJudge } from './canary-judge-command';
 import { runCanaryReplay, type CanaryReplayOptions } from './canary-replay-command';
+import { runSloEval, type SloEvalOptions } from './slo-eval-command';
 
 export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -102,6 +103,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const result = await runCanaryReplay(loadShipmateConfig(SHIPMATE_CONFIG, io.env), opts);
       if (result.exitCode === 2) io.err(result.output); // one line, already "shipmate: ..."
       else io.out(result.output);
+      exitCode = result.exitCode;
+    });
+
+  const slo = program.command('slo').description('service level objectives');
+  slo
+    .command('eval')
+    .description('evaluate SLOs (Sloth spec) with multi-window, multi-burn-rate alerting against Prometheus')
+    .option('--sloth <file>', 'Sloth spec file (version: "prometheus/v1"), one or more YAML documents')
+    .option('--prometheus <url>', 'Prometheus (or compatible) URL', 'http://localhost:9090')
+    .option('--at <time>', 'evaluation time, RFC 3339 (default: now)')
+    .option('--window <duration>', 'SLO period of the spec\'s SLOs, like Sloth\'s --default-slo-period', '30d')
+    .option('--timeout <duration>', 'per query', '30s')
+    .option('--json', 'print JSON')
+    .action(async (opts: SloEvalOptions) => {
+      const result = await runSloEval(opts, { now: () => new Date() });
+      if (result.stdout) io.out(result.stdout);
+      if (result.stderr) io.err(result.stderr);
       exitCode = result.exitCode;
     });
 
