@@ -5,12 +5,13 @@ import type { UserDirectory } from '../src/core/ports';
 import type { DeployPolicies } from './deploy-service';
 
 /** The deploy rules of shipmate.yml: approvals per environment, freeze windows, who may break glass. */
-export function createDeployPolicies(config: ShipmateConfig, directory: UserDirectory): DeployPolicies {
+export function createDeployPolicies(config: ShipmateConfig, directory: UserDirectory, extra: Pick<DeployPolicies, 'budgetExhausted'> = {}): DeployPolicies {
   const inGroups = async (userId: string, groups: readonly string[]): Promise<boolean> => {
     for (const group of groups) if ((await directory.membersOf(group)).includes(userId)) return true;
     return false;
   };
   return {
+    ...extra,
     approval: (service, environment) => findEnvironment(config, service, environment)?.approval,
     freeze(service, environment, at) {
       const windows = config.freezeWindows.filter(

@@ -14,6 +14,8 @@ export interface DeployPolicies {
   approval(service: string, environment: string): ApprovalPolicy | undefined;
   /** The freeze in force for the target at that time, if any, as a sentence. */
   freeze(service: string, environment: string, at: Date): { name: string; description: string } | undefined;
+  /** SLOs of the service whose error budget is used up, where that makes deploys need --break-glass. */
+  budgetExhausted?(service: string, environment: string): string[];
   /** Whether the person may override a freeze with --break-glass. */
   mayBreakGlass(userId: string): Promise<boolean>;
   /** Members of a Slack user group. */
@@ -103,6 +105,15 @@ export class DeployService {
     if (freeze && !(await policies.mayBreakGlass(actor.userId))) {
       throw new PermissionDeniedError(`${input.environment} is frozen (${freeze.description}) and you are not allowed to break glass. Ask someone listed under breakGlass in shipmate.yml.`);
     }
+    const exhausted = policies.budgetExhausted?.(input.service, input.environment) ?? [];
+    if (exhausted.length > 0 && !input.breakGlass) {
+      throw new ConflictError(
+        `${input.service} has used up its error budget (${exhausted.join(', ')}), so new deploys to ${input.environment} need --break-glass "reason" until it recovers. Rollbacks are not affected.`,
+      );
+    }
+    if (exhausted.length > 0 && !freeze && !(await policies.mayBreakGlass(actor.userId))) {
+      throw new PermissionDeniedError(`${input.service} has used up its error budget (${exhausted.join(', ')}) and you are not allowed to break glass. Ask someone listed under breakGlass in shipmate.yml.`);
+    }
     const forced = await this.preflight(input, actor);
     const policy = policies.approval(input.service, input.environment);
 
@@ -134,7 +145,7 @@ export class DeployService {
         approvalsRequired: policy?.required ?? 0,
         expiresAt: policy ? new Date(now.getTime() + policy.expiresAfterMs) : null,
         waitInQueue: input.queue ?? false,
-        breakGlassReason: freeze ? input.breakGlass! : null,
+        breakGlassReason: freeze || exhausted.length > 0 ? input.breakGlass! : null,
         releaseId: input.releaseId ?? null,
       };
       const deployment = store.create(fresh, now);
@@ -142,6 +153,9 @@ export class DeployService {
       audit.record({ at: now, actor: actor.userId, source: actor.source, action: 'deploy.requested', subject, detail: { deploymentId: deployment.id, version: input.version, queue: fresh.waitInQueue } });
       if (forced) {
         audit.record({ at: now, actor: actor.userId, source: actor.source, action: 'preflight.forced', subject, detail: { deploymentId: deployment.id, reason: input.force, problems: forced } });
+      }
+      if (exhausted.length > 0) {
+        audit.record({ at: now, actor: actor.userId, source: actor.source, action: 'slo.break-glass', subject, detail: { deploymentId: deployment.id, slos: exhausted, reason: input.breakGlass } });
       }
       if (freeze) {
         audit.record({ at: now, actor: actor.userId, source: actor.source, action: 'freeze.break-glass', subject, detail: { deploymentId: deployment.id, freeze: freeze.name, reason: input.breakGlass } });

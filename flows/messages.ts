@@ -1,3 +1,4 @@
+import type { Incident } from '../src/core/incident';
 import type { CanaryRun, Deployment, Release, ServiceRun } from '../src/core/types';
 
 /**
@@ -55,7 +56,24 @@ export interface ReleaseCard {
   finishedAt: string | null;
 }
 
-export type MessageModel = DeployCard | ReleaseCard;
+export interface IncidentCard {
+  kind: 'incident';
+  incidentId: number;
+  service: string;
+  environment: string;
+  slo: string;
+  source: Incident['source'];
+  status: Incident['status'];
+  severity: Incident['severity'];
+  snapshot: Incident['snapshot'];
+  acknowledgedBy: string | null;
+  rollback: Incident['rollback'];
+  releasesPausedBy: string | null;
+  openedAt: string;
+  resolvedAt: string | null;
+}
+
+export type MessageModel = DeployCard | ReleaseCard | IncidentCard;
 
 export interface PostMessage {
   /** Names the message for later updates and thread replies, e.g. `deploy:42`. */
@@ -119,6 +137,25 @@ export function deployCard(d: Deployment): DeployCard {
           pausedFor: d.canary.pausedFor,
         }
       : null,
+  };
+}
+
+export function incidentCard(i: Incident): IncidentCard {
+  return {
+    kind: 'incident',
+    incidentId: i.id,
+    service: i.service,
+    environment: i.environment,
+    slo: i.slo,
+    source: i.source,
+    status: i.status,
+    severity: i.severity,
+    snapshot: i.snapshot,
+    acknowledgedBy: i.acknowledgedBy,
+    rollback: i.rollback,
+    releasesPausedBy: i.releasesPausedBy,
+    openedAt: i.openedAt.toISOString(),
+    resolvedAt: i.resolvedAt?.toISOString() ?? null,
   };
 }
 

@@ -12,23 +12,29 @@ import { createReleaseFlow, releaseFlowStates } from '../flows/release-flow';
 import { ReleaseService } from '../flows/release-service';
 import { TrainService } from '../flows/train-service';
 import { canaryMeasureHandler, canaryWeightHandler } from '../flows/canary-effects';
+import { incidentFlow, incidentFlowStates } from '../flows/incident-flow';
+import { IncidentService } from '../flows/incident-service';
+import { createSloMonitor } from '../flows/slo-monitor';
 import { EffectWorker } from '../flows/effect-worker';
 import { FlowRunner } from '../flows/flow-runner';
 import type { Settings } from './config/settings';
 import { type Clock, systemClock } from './core/clock';
-import { channelFor, findService, type ShipmateConfig } from './core/config';
+import { alertTableOf, channelFor, findService, incidentChannelFor, type ShipmateConfig, sloDefinitions } from './core/config';
 import { createDeployerRegistry } from './deployers/deployer-registry';
 import { createGitHubCommitChecks } from './github/github-commit-checks';
 import { createMetricsProviders } from './metrics/metrics-registry';
+import { createAlertmanagerRoute } from './http/alertmanager-route';
 import { createCallbackRoute, createDeployCallbacks } from './http/deploy-callbacks';
 import { createOpsRoutes, opsRequestListener } from './http/ops-routes';
-import { scheduleReconciler } from './scheduler/reconciler';
+import { scheduleReconciler, scheduleSloEvaluation } from './scheduler/reconciler';
 import { createSlackDirectory } from './slack/slack-directory';
+import { registerIncidentListeners } from './slack/incident-listeners';
 import { registerListeners } from './slack/slack-listeners';
 import { createSlackMessenger } from './slack/slack-messenger';
 import { type Db, migrate, openDatabase, sqliteUnitOfWork } from './store/database';
 import { createSqliteAuditLog } from './store/sqlite-audit-log';
 import { createSqliteDeploymentStore } from './store/sqlite-deployment-store';
+import { createSqliteIncidentStore, createSqliteSloStateStore } from './store/sqlite-incident-store';
 import { createSqliteEffectQueue, createSqliteFlowEventLog } from './store/sqlite-effect-queue';
 import { createSqliteLockStore } from './store/sqlite-lock-store';
 import { createSqliteReleaseStore } from './store/sqlite-release-store';
@@ -63,6 +69,8 @@ export interface Shipmate {
   stop(): Promise<void>;
   /** What the reconciler does on each tick. */
   tick(): void;
+  /** One evaluation of every SLO (what the SLO job does each minute). */
+  evaluateSlos(): Promise<void>;
 }
 
 /** Wires every part together. The only place that chooses implementations. */
@@ -83,6 +91,9 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   const messages = createSqliteMessageStore(db);
   const locks = createSqliteLockStore(db);
   const releases = createSqliteReleaseStore(db);
+  const incidents = createSqliteIncidentStore(db);
+  const sloStates = createSqliteSloStateStore(db);
+  const metricsProviders = createMetricsProviders(config, { clock });
 
   let worker: EffectWorker | undefined;
   const runner = new FlowRunner({
@@ -94,6 +105,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     flows: [
       { definition: deployFlow, states: deployFlowStates(deployments) },
       { definition: createReleaseFlow({ autoRollback: config.releases.autoRollback }), states: releaseFlowStates(releases) },
+      { definition: incidentFlow, states: incidentFlowStates(incidents) },
     ],
     onEffectsQueued: () => worker?.kick(),
   });
@@ -136,6 +148,17 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       },
     }),
   ];
+  let incidentService: IncidentService | undefined;
+  if (config.alertmanager) {
+    routes.push(
+      createAlertmanagerRoute({
+        token: config.alertmanager.token,
+        serviceLabel: config.alertmanager.serviceLabel,
+        knownService: (name) => Boolean(findService(config, name)),
+        receive: (alerts) => incidentService!.alertmanager(alerts),
+      }),
+    );
+  }
   let socket: SocketModeReceiver | undefined;
   if (settings.mode === 'socket') {
     // The Socket Mode client writes its own retry policy into the options it is given: a copy keeps it out of ours.
@@ -160,7 +183,10 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     log.error({ err: error }, 'unhandled error in a Slack listener');
   });
 
-  const policies = createDeployPolicies(config, createSlackDirectory(app.client, clock));
+  const policies = createDeployPolicies(config, createSlackDirectory(app.client, clock), {
+    budgetExhausted: (service, environment) =>
+      config.slo.breakGlassWhenExhausted && environment === config.slo.environment ? incidentService!.exhausted(service) : [],
+  });
   const deployService = new DeployService({
     store: deployments,
     locks,
@@ -185,10 +211,41 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     missedGraceMs: config.releases.missedGrace,
     deployments,
   });
+  incidentService = new IncidentService({
+    incidents,
+    sloStates,
+    deployments,
+    queue,
+    uow,
+    runner,
+    clock,
+    deployService,
+    lockService,
+    environment: config.slo.environment,
+    incidentChannel: (service) => incidentChannelFor(config, service),
+    deployChannel: (service, environment) => channelFor(config, service, environment),
+    onQueued: () => worker?.kick(),
+  });
+  const sloProvider = config.slo.provider ? metricsProviders.get(config.slo.provider)?.provider : undefined;
+  const sloMonitor =
+    sloProvider && sloDefinitions(config).length > 0
+      ? createSloMonitor({
+          defs: sloDefinitions(config),
+          table: alertTableOf(config),
+          provider: sloProvider,
+          clock,
+          incidents: incidentService,
+          concurrency: config.slo.maxConcurrentQueries,
+          trafficStopAfterMs: config.slo.trafficStopAfter,
+          trafficLookbackMs: config.slo.trafficLookback,
+          log: log.child({ component: 'slo' }),
+        })
+      : undefined;
   const trainService = new TrainService({ config, trains: createSqliteTrainStore(db), queue, audit, uow, clock, releaseService, onQueued: () => worker?.kick() });
   const home = (userId: string) => buildHomeModel(userId, clock(), { config, store: deployments, locks, releases, policies });
   registerListeners(app, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, log, metrics,
     ...(options.ackWithinMs !== undefined ? { ackWithinMs: options.ackWithinMs } : {}) });
+  registerIncidentListeners(app, { config, sloStates, incidents, incidentService, deployService, messages, log, metrics });
 
   worker = new EffectWorker({
     queue,
@@ -200,7 +257,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       ...createSlackMessenger({ client: app.client, messages, clock, metrics }),
       deploy: deployService.deployHandler(deployers),
       'canary.weight': canaryWeightHandler(deployers),
-      'canary.measure': canaryMeasureHandler({ providers: createMetricsProviders(config, { clock }), clock }),
+      'canary.measure': canaryMeasureHandler({ providers: metricsProviders, clock }),
       'release.wave': releaseService.waveHandler(),
       'release.rollback': releaseService.rollbackHandler(),
       // A timer's payload is the event it delivers to its flow when due.
@@ -215,12 +272,18 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
 
   let opsServer: Server | undefined;
   let cronTask: ScheduledTask | undefined;
+  let sloTask: ScheduledTask | undefined;
+  const evaluateSlos = async (): Promise<void> => {
+    await sloMonitor?.tick();
+    worker!.kick();
+  };
 
   return {
     app,
     db,
     worker,
     tick,
+    evaluateSlos,
     async start() {
       let port: number;
       if (settings.mode === 'http') {
@@ -235,12 +298,14 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       if (settings.mode === 'http') slackReady = true;
       tick();
       if (options.reconcileEvery !== false) cronTask = scheduleReconciler(tick, options.reconcileEvery);
+      if (options.reconcileEvery !== false && sloMonitor) sloTask = scheduleSloEvaluation(evaluateSlos, config.slo.evaluateEvery, log);
       log.info({ mode: settings.mode, port }, `Shipmate is running (${settings.mode === 'socket' ? 'Socket Mode' : 'HTTP'}); health checks on port ${port}`);
       return port;
     },
     async stop() {
       slackReady = false;
       await cronTask?.stop();
+      await sloTask?.stop();
       // Bolt does not wait for the socket's close handshake; we do, so nothing is left half-open.
       const socketClosed = socket && new Promise((resolve) => socket!.client.once('disconnected', resolve));
       await app.stop();

@@ -7,6 +7,7 @@ import { duration } from './duration';
 import { cronExpression, type FreezeWindow, freezeWindowSchema, timeZone } from './freeze-windows';
 import { checkQueryTemplate } from './query-template';
 import { planWaves } from './release-plan';
+import { alertTableSchema, DEFAULT_ALERT_TABLE, type SloDefinition, sloSpecSchema, toSloDefinition } from './slo';
 
 export { duration };
 
@@ -78,6 +79,10 @@ const service = z.strictObject({
   dependsOn: z.array(serviceName).default([]),
   /** The GitHub repository, `owner/name`, whose checks gate deploys where requireGreenChecks is on. */
   repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name, e.g. acme/api').optional(),
+  /** Where this service's SLO incidents are posted; defaults to slo.channel, then the service's channel. */
+  incidentChannel: channel.optional(),
+  /** SLOs in Sloth's format; `sloth: path.yml` in the file adds those of a Sloth spec (read when the file is loaded). */
+  slos: z.array(sloSpecSchema).default([]),
   /** How a semantic version maps to a git tag: "v" turns 1.4.2 into v1.4.2. Commit SHAs are used as they are. */
   tagPrefix: z.string().default('v'),
   environments: z
@@ -117,6 +122,35 @@ const shipmateConfigBase = z
       .default({ missedGrace: 15 * 60_000, autoRollback: false }),
     /** Metrics backends canary analyses query, by name. */
     metrics: z.strictObject({ providers: z.record(z.string().regex(NAME, `provider names: ${nameRule}`), metricsProviderSpec).default({}) }).default({ providers: {} }),
+    /** Burn-rate evaluation of the services' SLOs. */
+    slo: z
+      .strictObject({
+        /** The metrics provider (a prometheus one) SLO queries go to. */
+        provider: z.string().optional(),
+        /** The environment SLOs watch: incidents roll back there, and an exhausted budget gates deploys there. */
+        environment: environmentName.default('prod'),
+        /** How often every SLO is evaluated (cron, seconds optional). */
+        evaluateEvery: cronExpression.default('* * * * *'),
+        maxConcurrentQueries: z.number().int().min(1).max(64).default(8),
+        /** Rows {severity, longWindow, shortWindow, budgetPercent}; the SRE Workbook's table by default. */
+        alertTable: alertTableSchema.optional(),
+        /** A service whose traffic is absent or flat this long (and that had some in trafficLookback) gets a warning. */
+        trafficStopAfter: duration.default(15 * 60_000),
+        trafficLookback: duration.default(86_400_000),
+        /** While an SLO's error budget is used up, deploys to the environment need --break-glass. */
+        breakGlassWhenExhausted: z.boolean().default(true),
+        /** Where incidents go when a service names no incidentChannel. */
+        channel: channel.optional(),
+      })
+      .default({ environment: 'prod', evaluateEvery: '* * * * *', maxConcurrentQueries: 8, trafficStopAfter: 15 * 60_000, trafficLookback: 86_400_000, breakGlassWhenExhausted: true }),
+    /** POST /alerts/alertmanager: Alertmanager's webhook, with this bearer token. */
+    alertmanager: z
+      .strictObject({
+        token: z.string().min(16, 'must be at least 16 characters so it cannot be guessed'),
+        /** The alert label that names the service. */
+        serviceLabel: z.string().default('service'),
+      })
+      .optional(),
     /** Canary analyses by name, referred to by `{analysis: name}` steps. */
     analyses: z.record(z.string().regex(NAME, `analysis names: ${nameRule}`), analysisSpec).default({}),
   });
@@ -145,6 +179,7 @@ export const shipmateConfigSchema = shipmateConfigBase
       ctx.addIssue({ code: 'custom', path: ['services'], message: error.userMessage });
     }
     checkCanaries(config, ctx);
+    checkSlos(config, ctx);
     for (const [name, svc] of Object.entries(config.services)) {
       for (const [envName, env] of Object.entries(svc.environments)) {
         if (env.requireGreenChecks && !svc.repository) {
@@ -210,7 +245,41 @@ function checkCanaries(config: z.infer<typeof shipmateConfigBase>, ctx: Issues):
   }
 }
 
+function checkSlos(config: z.infer<typeof shipmateConfigBase>, ctx: Issues): void {
+  const withSlos = Object.entries(config.services).filter(([, svc]) => svc.slos.length > 0);
+  if (withSlos.length === 0) return;
+  const provider = config.slo.provider;
+  const prometheus = Object.entries(config.metrics.providers).filter(([, p]) => p.type === 'prometheus').map(([n]) => n);
+  if (!provider) {
+    ctx.addIssue({ code: 'custom', path: ['slo', 'provider'], message: `name the Prometheus provider SLOs are evaluated against${prometheus.length ? `: one of ${prometheus.join(', ')}` : ', declared under metrics.providers'}` });
+  } else if (!prometheus.includes(provider)) {
+    ctx.addIssue({ code: 'custom', path: ['slo', 'provider'], message: `"${provider}" is not a prometheus provider under metrics.providers${prometheus.length ? `; use one of: ${prometheus.join(', ')}` : ''}` });
+  }
+  for (const [name, svc] of withSlos) {
+    if (!Object.hasOwn(svc.environments, config.slo.environment)) {
+      ctx.addIssue({ code: 'custom', path: ['services', name, 'slos'], message: `${name} has SLOs but no environment "${config.slo.environment}" (slo.environment) to roll back in` });
+    }
+    svc.slos.forEach((slo, i) => {
+      if (svc.slos.findIndex((o) => o.name === slo.name) !== i) ctx.addIssue({ code: 'custom', path: ['services', name, 'slos', i, 'name'], message: `another SLO of ${name} is already named ${slo.name}` });
+    });
+  }
+}
+
 export type ShipmateConfig = z.infer<typeof shipmateConfigSchema>;
+
+/** Every SLO of every service, ready to evaluate. */
+export function sloDefinitions(config: ShipmateConfig): SloDefinition[] {
+  return Object.entries(config.services).flatMap(([name, svc]) => svc.slos.map((slo) => toSloDefinition(name, slo)));
+}
+
+/** The alert table in force: the configured one, or the SRE Workbook's. */
+export const alertTableOf = (config: ShipmateConfig) => config.slo.alertTable ?? DEFAULT_ALERT_TABLE;
+
+/** Where a service's incidents go. */
+export function incidentChannelFor(config: ShipmateConfig, service: string): string {
+  const svc = findService(config, service);
+  return svc?.incidentChannel ?? config.slo.channel ?? channelFor(config, service, config.slo.environment);
+}
 export type ServiceConfig = ShipmateConfig['services'][string];
 export type EnvironmentConfig = ServiceConfig['environments'][string];
 export type { DeploySpec } from './deploy-specs';

@@ -1,9 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../core/clock';
 import type { DeployCallbacks, DeployReport } from '../core/ports';
 import { signWebhook } from '../deployers/webhook-deployer';
 import type { Db } from '../store/database';
+import { readBody, sameText, sendJson as reply } from './http-body';
 import type { OpsRoute } from './ops-routes';
 
 /** Callbacks older than this are refused, so a captured one cannot be replayed later. */
@@ -53,29 +52,6 @@ export function createDeployCallbacks(db: Db, clock: Clock): DeployCallbacks & {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
-/** Constant-time comparison of the bytes (strings of equal length can differ in byte length). */
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /**
  * POST /deployments/callback: `{"idempotencyKey", "status": "succeeded"|"failed", "detail"?}`,
  * signed like Shipmate's own webhooks (X-Shipmate-Timestamp, X-Shipmate-Signature with the
@@ -91,7 +67,7 @@ export function createCallbackRoute(deps: {
     path: '/deployments/callback',
     method: ['POST'],
     handler: async (req, res) => {
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY);
       if (body === undefined) return reply(res, 413, { error: `the body is larger than ${MAX_BODY} bytes` });
       let parsed: { idempotencyKey?: unknown; status?: unknown; detail?: unknown };
       try {

@@ -3,6 +3,7 @@ import { BlockCollection, Bits, Blocks, Elements, Md } from 'slack-block-builder
 import type { DeploymentLine, Reply } from '../../commands/reply';
 import type { DeployCard, MessageModel, ReleaseCard } from '../../flows/messages';
 import { formatDuration } from '../core/format-duration';
+import { renderIncidentCard } from './incident-view';
 
 export const ACTION_RETRY_DEPLOY = 'deploy_retry';
 export const ACTION_APPROVE_DEPLOY = 'deploy_approve';
@@ -242,6 +243,8 @@ export function renderMessage(message: MessageModel): RenderedMessage {
       return renderDeployCard(message);
     case 'release':
       return renderReleaseCard(message);
+    case 'incident':
+      return renderIncidentCard(message);
   }
 }
 

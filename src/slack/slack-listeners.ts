@@ -2,6 +2,7 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { deployCommand, type DeployCommandDeps } from '../../commands/deploy-command';
 import { createRelease, parseCreate, releaseCommand, type ReleaseCommandDeps } from '../../commands/release-command';
 import type { Reply } from '../../commands/reply';
+import { sloCommand } from '../../commands/slo-command';
 import type { HomeModel } from '../../flows/home-model';
 import { AppError } from '../core/errors';
 import { parseWhen } from '../core/schedule';
@@ -44,7 +45,7 @@ export interface ListenerDeps extends DeployCommandDeps, ReleaseCommandDeps {
  * Runs a command and turns any failure into a reply, so every listener answers with something a
  * person can read. Only unexpected errors are logged as errors: bad input is not a fault.
  */
-async function answer(deps: ListenerDeps, command: string, work: () => Promise<Reply | string> | Reply | string): Promise<Reply> {
+export async function answer(deps: Pick<ListenerDeps, 'metrics' | 'log'>, command: string, work: () => Promise<Reply | string> | Reply | string): Promise<Reply> {
   const stop = deps.metrics.commandDuration.startTimer({ command });
   try {
     const result = await work();
@@ -53,7 +54,7 @@ async function answer(deps: ListenerDeps, command: string, work: () => Promise<R
   } catch (error) {
     if (error instanceof AppError) {
       stop({ outcome: error.code });
-      const usage = deployCommand.isUsageError(error) ? deployCommand.usage : releaseCommand.isUsageError(error) ? releaseCommand.usage : undefined;
+      const usage = [deployCommand, releaseCommand, sloCommand].find((c) => c.isUsageError(error))?.usage;
       return { kind: 'error', text: error.userMessage, ...(usage ? { usage } : {}) };
     }
     stop({ outcome: 'error' });

@@ -49,10 +49,12 @@ describe('parseShipmateConfig', () => {
         github: { apiUrl: 'https://api.github.com', timeout: 10_000 },
         metrics: { providers: {} },
         analyses: {},
+        slo: { environment: 'prod', evaluateEvery: '* * * * *', maxConcurrentQueries: 8, trafficStopAfter: 15 * 60_000, trafficLookback: 86_400_000, breakGlassWhenExhausted: true },
         services: {
           api: {
             description: 'Public REST API',
             dependsOn: [],
+            slos: [],
             tagPrefix: 'v',
             environments: {
               staging: {
