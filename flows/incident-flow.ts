@@ -65,7 +65,8 @@ export const incidentFlow: FlowDefinition<Incident, IncidentEvent> = {
       case 'evaluated': {
         if (!firing) return unchanged(i);
         const escalated = SEVERITY_RANK[event.severity] > SEVERITY_RANK[i.severity];
-        const edited = edit({ ...i, severity: escalated ? event.severity : i.severity, snapshot: event.snapshot });
+        // The message shows what fires now; only a worse severity is worth a notification.
+        const edited = edit({ ...i, severity: event.severity, snapshot: event.snapshot });
         if (!escalated) return edited;
         const said = reply(edited.state, `escalated.r${edited.state.revision}`, `Escalated to ${event.severity}: ${burnText(event.snapshot)}.`, { broadcast: true });
         return { ...edited, effects: [...edited.effects, said], audit: audit(i, 'incident.escalated', 'system', { severity: event.severity }) };

@@ -165,7 +165,7 @@ export class IncidentService {
       const created = incidents.create({ service, slo, source, severity, channel: this.deps.incidentChannel(service), environment: this.deps.environment, snapshot }, clock());
       runner.dispatch(incidentFlowId(created.id), { type: 'opened' } satisfies IncidentEvent);
     } else if (open && severity) {
-      if (shownOf(open.snapshot) !== shownOf(snapshot) || SEVERITY_RANK[severity] > SEVERITY_RANK[open.severity]) this.dispatch(open, { type: 'evaluated', severity, snapshot });
+      if (shownOf(open.snapshot) !== shownOf(snapshot) || severity !== open.severity) this.dispatch(open, { type: 'evaluated', severity, snapshot });
     } else if (open) {
       this.dispatch(open, { type: 'resolved', snapshot });
     }

@@ -111,6 +111,7 @@ describe('the shipmate CLI', () => {
         { version: 5, name: 'rollbacks' },
         { version: 6, name: 'deploy_callbacks' },
         { version: 7, name: 'canaries' },
+        { version: 8, name: 'incidents' },
       ],
     });
     const second = await runCliProcess(['migrate', '--json'], base());
