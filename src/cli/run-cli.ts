@@ -111,13 +111,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .command('eval')
     .description('evaluate SLOs (Sloth spec) with multi-window, multi-burn-rate alerting against Prometheus')
     .option('--sloth <file>', 'Sloth spec file (version: "prometheus/v1"), one or more YAML documents')
-    .option('--prometheus <url>', 'Prometheus (or compatible) URL', 'http://localhost:9090')
+    .option('--prometheus <url>', 'Prometheus (or compatible) URL; default: slo.provider of shipmate.yml, or http://localhost:9090 with --sloth')
     .option('--at <time>', 'evaluation time, RFC 3339 (default: now)')
     .option('--window <duration>', 'SLO period of the spec\'s SLOs, like Sloth\'s --default-slo-period', '30d')
     .option('--timeout <duration>', 'per query', '30s')
     .option('--json', 'print JSON')
     .action(async (opts: SloEvalOptions) => {
-      const result = await runSloEval(opts, { now: () => new Date() });
+      const config = () => loadShipmateConfig(loadStorageSettings(io.env).SHIPMATE_CONFIG, io.env);
+      const result = await runSloEval(opts, { now: () => new Date(), config });
       if (result.stdout) io.out(result.stdout);
       if (result.stderr) io.err(result.stderr);
       exitCode = result.exitCode;

@@ -4,7 +4,8 @@ import { parseAllDocuments } from 'yaml';
 import { duration } from '../core/duration';
 import type { InstantMetricsProvider } from '../core/metrics';
 import { promDuration } from '../core/query-template';
-import { BURN_WINDOWS, DEFAULT_ALERT_TABLE, definitionsFromSloth, type SloDefinition, slothSpecSchema } from '../core/slo';
+import { alertTableOf, type ShipmateConfig, sloDefinitions } from '../core/config';
+import { type AlertRow, BURN_WINDOWS, DEFAULT_ALERT_TABLE, definitionsFromSloth, type SloDefinition, slothSpecSchema } from '../core/slo';
 import { evaluateSlos, type SloEvaluation } from '../core/slo-evaluator';
 import { createPrometheusProvider } from '../metrics/prometheus-provider';
 
@@ -15,7 +16,8 @@ import { createPrometheusProvider } from '../metrics/prometheus-provider';
  */
 export interface SloEvalOptions {
   sloth?: string;
-  prometheus: string;
+  /** Default: the provider named by slo.provider in shipmate.yml, or http://localhost:9090 with --sloth. */
+  prometheus?: string;
   at?: string;
   /** The SLO period for every SLO of the file, as Sloth's --default-slo-period. */
   window: string;
@@ -31,6 +33,8 @@ export interface SloEvalRun {
 
 export interface SloEvalDeps {
   now: () => Date;
+  /** shipmate.yml, read only when --sloth is not given. */
+  config?: () => ShipmateConfig;
   createProvider?: (url: string, timeoutMs: number) => InstantMetricsProvider;
 }
 
@@ -47,22 +51,34 @@ export async function runSloEval(options: SloEvalOptions, deps: SloEvalDeps): Pr
     return { exitCode: 2, stdout: '', stderr: `shipmate: ${error.message}` };
   }
   const provider = (deps.createProvider ?? defaultProvider)(plan.url, plan.timeoutMs);
-  const results = await evaluateSlos(plan.definitions, DEFAULT_ALERT_TABLE, provider, plan.at);
+  const results = await evaluateSlos(plan.definitions, plan.table, provider, plan.at);
   const failed = results.filter((r) => r.error !== undefined);
   const stdout = options.json ? toJson(results, plan.at) : renderTable(results, plan.at, plan.url, plan.windowMs);
   return { exitCode: failed.length > 0 ? 1 : 0, stdout, stderr: failed.map((r) => `shipmate: ${r.service}/${r.slo}: ${oneLine(r.error!)}`).join('\n') };
 }
 
-function planEval(options: SloEvalOptions, deps: SloEvalDeps) {
-  if (options.sloth === undefined) {
-    throw new InputError('slo eval needs the SLOs to evaluate: pass --sloth <spec.yml>, a Sloth spec file (version: "prometheus/v1")');
-  }
+function planEval(options: SloEvalOptions, deps: SloEvalDeps): { definitions: SloDefinition[]; table: readonly AlertRow[]; windowMs: number; timeoutMs: number; url: string; at: Date } {
   const windowMs = durationOption('--window', options.window);
   const timeoutMs = durationOption('--timeout', options.timeout);
-  const url = options.prometheus;
-  if (!/^https?:\/\/[^\s/]+/.test(url) || !URL.canParse(url)) throw new InputError(`--prometheus ${JSON.stringify(url)} is not an http(s) URL; write e.g. http://localhost:9090`);
   const at = options.at === undefined ? deps.now() : parseTime('--at', options.at);
-  return { definitions: readSlothFile(options.sloth, windowMs), windowMs, timeoutMs, url, at };
+  const checkUrl = (url: string) => {
+    if (!/^https?:\/\/[^\s/]+/.test(url) || !URL.canParse(url)) throw new InputError(`--prometheus ${JSON.stringify(url)} is not an http(s) URL; write e.g. http://localhost:9090`);
+    return url;
+  };
+  if (options.sloth !== undefined) {
+    return { definitions: readSlothFile(options.sloth, windowMs), table: DEFAULT_ALERT_TABLE, windowMs, timeoutMs, url: checkUrl(options.prometheus ?? 'http://localhost:9090'), at };
+  }
+  // Without a Sloth file: the SLOs, alert table and Prometheus of shipmate.yml.
+  const config = deps.config?.();
+  const definitions = config ? sloDefinitions(config) : [];
+  if (!config || definitions.length === 0) {
+    throw new InputError('slo eval needs SLOs: pass --sloth <spec.yml> (a Sloth spec, version: "prometheus/v1"), or declare slos: under the services of shipmate.yml');
+  }
+  const provider = config.slo.provider ? config.metrics.providers[config.slo.provider] : undefined;
+  const configured = provider?.type === 'prometheus' ? provider.url : undefined;
+  if (!options.prometheus && !configured) throw new InputError('pass --prometheus <url>, or name a prometheus provider in slo.provider of shipmate.yml');
+  const window = definitions[0]!.windowMs;
+  return { definitions, table: alertTableOf(config), windowMs: window, timeoutMs, url: checkUrl(options.prometheus ?? configured!), at };
 }
 
 function durationOption(option: string, text: string): number {

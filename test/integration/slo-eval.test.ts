@@ -188,6 +188,33 @@ describe('shipmate slo eval against a real Prometheus', () => {
     expect(lines).toHaveLength(7);
     expect(lines[0]).toMatch(/^shipmate: fast\/requests-availability: Prometheus at .* failed: could not reach/);
   });
+
+  it('without --sloth evaluates the SLOs of shipmate.yml against its slo.provider', async () => {
+    const spec = join(dir, 'fast.sloth.yml');
+    writeFileSync(spec, slothSpecText().split('---\n').find((d) => d.includes('service: "fast"'))!);
+    const config = join(dir, 'shipmate.yml');
+    writeFileSync(config, [
+      'defaults: { channel: C0DEPLOYS }',
+      `metrics: { providers: { prom: { type: prometheus, url: "${prometheus.url}" } } }`,
+      'slo: { provider: prom }',
+      'services:',
+      '  fast:',
+      `    sloth: ${spec}`,
+      '    environments: { prod: { deploy: { type: command, command: /bin/true } } }',
+      '',
+    ].join('\n'));
+    const { code, stdout } = await runCliProcess(['slo', 'eval', '--at', SLO_NOW.toISOString(), '--json'], { SHIPMATE_CONFIG: config });
+    expect(code).toBe(0);
+    const [fast] = (JSON.parse(stdout) as { slos: { service: string; slo: string; alerts: { severity: string }[] }[] }).slos;
+    expect(fast).toMatchObject({ service: 'fast', slo: 'requests-availability' });
+    expect(fast!.alerts.map((a) => a.severity)).toEqual(['page', 'page']);
+
+    writeFileSync(config, 'defaults: { channel: C0DEPLOYS }\nservices:\n  api:\n    environments: { prod: { deploy: { type: command, command: /bin/true } } }\n');
+    const none = await runCliProcess(['slo', 'eval', '--prometheus', 'http://127.0.0.1:9'], { SHIPMATE_CONFIG: config });
+    expect(none.code).toBe(2);
+    expect(none.stderr.trim()).toMatch(/^shipmate: slo eval needs SLOs: pass --sloth <spec\.yml>/);
+  });
+
 });
 
 describe('shipmate slo eval with bad input', () => {
@@ -240,7 +267,6 @@ describe('shipmate slo eval with bad input', () => {
     [['--sloth', 'SPEC', '--at', 'yesterday'], /^shipmate: --at "yesterday" is not an RFC 3339 time; write e\.g\. 2024-06-10T12:00:00Z$/],
     [['--sloth', 'SPEC', '--window', '30'], /^shipmate: --window "30" is not a duration/],
     [['--sloth', 'SPEC', '--prometheus', 'localhost:9090'], /^shipmate: --prometheus "localhost:9090" is not an http\(s\) URL/],
-    [[], /^shipmate: slo eval needs the SLOs to evaluate: pass --sloth <spec\.yml>/],
   ])('%j exits 2 with one line saying what is wrong', async (args, message) => {
     const good = join(dir, 'good.yml');
     writeFileSync(good, slothSpecText());
