@@ -1,0 +1,69 @@
+/**
+ * Feature flags: the types and ports. Shipmate's own flags live in SQLite and are served over
+ * OFREP; flags of LaunchDarkly or Unleash are changed through those systems' APIs.
+ */
+
+export type FlagValue = boolean | string | number | Record<string, unknown> | unknown[];
+export type FlagType = 'boolean' | 'string' | 'number' | 'object';
+
+/** A targeting rule: when the context's attribute matches, serve `variant`. Rules are tried in order. */
+export interface TargetingRule {
+  attribute: string;
+  op: 'equals' | 'in' | 'matches';
+  /** One value for equals and matches (a regular expression), several for in. */
+  values: string[];
+  variant: string;
+}
+
+/** A flag in one environment. */
+export interface FlagState {
+  key: string;
+  environment: string;
+  type: FlagType;
+  description: string;
+  /** Variant name -> value, e.g. { on: true, off: false }. */
+  variants: Record<string, FlagValue>;
+  enabled: boolean;
+  /** Served when on and no rule or rollout decides. */
+  defaultVariant: string;
+  /** Served when off. */
+  offVariant: string;
+  /** A share of targeting keys, sticky by hash, get `variant`; the rest the default variant. */
+  rollout: { percentage: number; variant: string } | null;
+  rules: TargetingRule[];
+  /** Bumped by every change: the ETag of bulk evaluations derives from it. */
+  version: number;
+  updatedAt: Date;
+  updatedBy: string;
+}
+
+/** What a change does to a flag in an environment. */
+export type FlagChange =
+  | { kind: 'enable' }
+  | { kind: 'disable' }
+  | { kind: 'rollout'; percentage: number }
+  /** Puts back a state as it was before another change: what Undo does. */
+  | { kind: 'restore'; state: Pick<FlagState, 'enabled' | 'rollout'> };
+
+export interface FlagStore {
+  get(key: string, environment: string): FlagState | undefined;
+  /** Every environment's state of a flag. */
+  all(key: string): FlagState[];
+  list(environment?: string): FlagState[];
+  /** Throws ConflictError when the key already exists in that environment. */
+  create(state: Omit<FlagState, 'version' | 'updatedAt'>, now: Date): FlagState;
+  save(state: FlagState): void;
+  /** The highest version of any flag in the environment: changes whenever a flag there changes. */
+  revision(environment: string): number;
+}
+
+/**
+ * A flag system Shipmate does not own (LaunchDarkly, Unleash): changes go through its API.
+ * Each call either succeeds or throws ExternalServiceError (retryable for 5xx and timeouts).
+ */
+export interface FlagBackend {
+  setEnabled(key: string, environment: string, enabled: boolean, comment: string): Promise<void>;
+  setRollout(key: string, environment: string, percentage: number, comment: string): Promise<void>;
+  /** What the backend holds now, for /flag show and for Undo. */
+  read(key: string, environment: string): Promise<{ enabled: boolean; rollout: number | null }>;
+}
