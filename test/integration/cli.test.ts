@@ -20,6 +20,7 @@ describe('the shipmate CLI', () => {
     SHIPMATE_DB: join(dir, 'shipmate.db'),
     SHIPMATE_CONFIG: EXAMPLE,
     API_DEPLOY_WEBHOOK_SECRET: 'example-secret-0123456789',
+    ALERTMANAGER_TOKEN: 'example-alertmanager-token',
     GITHUB_TOKEN: 'ghp_example',
     ARGOCD_TOKEN: 'argocd-example',
   });
