@@ -1,3 +1,4 @@
+import type { FlagChangeRecord } from '../src/core/flags';
 import type { Incident } from '../src/core/incident';
 import type { CanaryRun, Deployment, Release, ServiceRun } from '../src/core/types';
 
@@ -73,7 +74,49 @@ export interface IncidentCard {
   resolvedAt: string | null;
 }
 
-export type MessageModel = DeployCard | ReleaseCard | IncidentCard;
+export interface FlagChangeCard {
+  kind: 'flag';
+  changeId: number;
+  flag: string;
+  environment: string;
+  change: FlagChangeRecord['change'];
+  status: FlagChangeRecord['status'];
+  requestedBy: string;
+  scheduledFor: string | null;
+  approvalsRequired: number;
+  approvals: { userId: string; at: string }[];
+  expiresAt: string | null;
+  before: FlagChangeRecord['before'];
+  undoOf: number | null;
+  reason: string | null;
+  error: string | null;
+  createdAt: string;
+  appliedAt: string | null;
+}
+
+export type MessageModel = DeployCard | ReleaseCard | IncidentCard | FlagChangeCard;
+
+export function flagChangeCard(c: FlagChangeRecord): FlagChangeCard {
+  return {
+    kind: 'flag',
+    changeId: c.id,
+    flag: c.flag,
+    environment: c.environment,
+    change: c.change,
+    status: c.status,
+    requestedBy: c.requestedBy,
+    scheduledFor: c.scheduledFor?.toISOString() ?? null,
+    approvalsRequired: c.approvalsRequired,
+    approvals: c.approvals.map((a) => ({ userId: a.userId, at: a.at.toISOString() })),
+    expiresAt: c.expiresAt?.toISOString() ?? null,
+    before: c.before,
+    undoOf: c.undoOf,
+    reason: c.reason,
+    error: c.error,
+    createdAt: c.createdAt.toISOString(),
+    appliedAt: c.appliedAt?.toISOString() ?? null,
+  };
+}
 
 export interface PostMessage {
   /** Names the message for later updates and thread replies, e.g. `deploy:42`. */

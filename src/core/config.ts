@@ -5,6 +5,7 @@ import { ValidationError } from './errors';
 import { deploySpec } from './deploy-specs';
 import { duration } from './duration';
 import { cronExpression, type FreezeWindow, freezeWindowSchema, timeZone } from './freeze-windows';
+import { flagsConfigSchema } from './flag-config';
 import { checkQueryTemplate } from './query-template';
 import { planWaves } from './release-plan';
 import { alertTableSchema, DEFAULT_ALERT_TABLE, type SloDefinition, sloSpecSchema, toSloDefinition } from './slo';
@@ -81,6 +82,8 @@ const service = z.strictObject({
   repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name, e.g. acme/api').optional(),
   /** Where this service's SLO incidents are posted; defaults to slo.channel, then the service's channel. */
   incidentChannel: channel.optional(),
+  /** Feature flags that belong to this service: offered on its incidents ("Turn off"). */
+  flags: z.array(z.string()).default([]),
   /** SLOs in Sloth's format; `sloth: path.yml` in the file adds those of a Sloth spec (read when the file is loaded). */
   slos: z.array(sloSpecSchema).default([]),
   /** How a semantic version maps to a git tag: "v" turns 1.4.2 into v1.4.2. Commit SHAs are used as they are. */
@@ -122,6 +125,8 @@ const shipmateConfigBase = z
       .default({ missedGrace: 15 * 60_000, autoRollback: false }),
     /** Metrics backends canary analyses query, by name. */
     metrics: z.strictObject({ providers: z.record(z.string().regex(NAME, `provider names: ${nameRule}`), metricsProviderSpec).default({}) }).default({ providers: {} }),
+    /** Feature flags: per environment the backend (builtin, launchdarkly, unleash), OFREP key and approval policy. */
+    flags: flagsConfigSchema,
     /** Burn-rate evaluation of the services' SLOs. */
     slo: z
       .strictObject({
@@ -180,6 +185,10 @@ export const shipmateConfigSchema = shipmateConfigBase
     }
     checkCanaries(config, ctx);
     checkSlos(config, ctx);
+    for (const [env, f] of Object.entries(config.flags.environments)) {
+      if (f.ofrepKey && f.backend.type !== 'builtin') ctx.addIssue({ code: 'custom', path: ['flags', 'environments', env, 'ofrepKey'], message: `apps read ${f.backend.type} flags from ${f.backend.type} itself; ofrepKey only applies to builtin flags` });
+      if (!f.channel && !config.flags.channel && !config.defaults.channel) ctx.addIssue({ code: 'custom', path: ['flags', 'channel'], message: 'set flags.channel or defaults.channel: flag changes are announced there' });
+    }
     for (const [name, svc] of Object.entries(config.services)) {
       for (const [envName, env] of Object.entries(svc.environments)) {
         if (env.requireGreenChecks && !svc.repository) {
@@ -274,6 +283,13 @@ export function sloDefinitions(config: ShipmateConfig): SloDefinition[] {
 
 /** The alert table in force: the configured one, or the SRE Workbook's. */
 export const alertTableOf = (config: ShipmateConfig) => config.slo.alertTable ?? DEFAULT_ALERT_TABLE;
+
+/** Where changes of flags in an environment are announced. */
+export function flagChannelFor(config: ShipmateConfig, environment: string): string {
+  const channelId = config.flags.environments[environment]?.channel ?? config.flags.channel ?? config.defaults.channel;
+  if (!channelId) throw new Error(`no channel for flags in ${environment}`); // the schema rules this out
+  return channelId;
+}
 
 /** Where a service's incidents go. */
 export function incidentChannelFor(config: ShipmateConfig, service: string): string {

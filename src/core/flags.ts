@@ -43,7 +43,58 @@ export type FlagChange =
   | { kind: 'disable' }
   | { kind: 'rollout'; percentage: number }
   /** Puts back a state as it was before another change: what Undo does. */
-  | { kind: 'restore'; state: Pick<FlagState, 'enabled' | 'rollout'> };
+  | { kind: 'restore'; state: FlagSnapshot };
+
+/** On or off, and the rollout percentage if there is one: what any backend can report and restore. */
+export interface FlagSnapshot {
+  enabled: boolean;
+  rollout: number | null;
+}
+
+export type FlagChangeStatus = 'scheduled' | 'awaiting_approval' | 'applying' | 'applied' | 'failed' | 'rejected' | 'expired';
+
+/** A requested change of a flag in an environment: the durable state of a flag-change flow. */
+export interface FlagChangeRecord {
+  id: number;
+  flag: string;
+  environment: string;
+  change: FlagChange;
+  status: FlagChangeStatus;
+  requestedBy: string;
+  source: import('./types').Source;
+  /** Where its message lives: the flag's channel. */
+  channel: string;
+  requestKey: string | null;
+  scheduledFor: Date | null;
+  approvalsRequired: number;
+  approvals: import('./types').Approval[];
+  expiresAt: Date | null;
+  /** The flag as it was just before the change: what Undo restores. */
+  before: FlagSnapshot | null;
+  /** Set on an Undo: the change it reverts. */
+  undoOf: number | null;
+  /** Why it was rejected (with who), or what it came from (an incident, a canary). */
+  reason: string | null;
+  error: string | null;
+  createdAt: Date;
+  appliedAt: Date | null;
+}
+
+export type NewFlagChange = Pick<
+  FlagChangeRecord,
+  'flag' | 'environment' | 'change' | 'requestedBy' | 'source' | 'channel' | 'requestKey' | 'scheduledFor' | 'approvalsRequired' | 'expiresAt' | 'undoOf' | 'reason'
+>;
+
+export interface FlagChangeStore {
+  create(input: NewFlagChange, now: Date): FlagChangeRecord;
+  get(id: number): FlagChangeRecord | undefined;
+  findByRequestKey(key: string): FlagChangeRecord | undefined;
+  save(change: FlagChangeRecord): void;
+  /** Changes applied since `since`, newest first; of one flag, or of several. */
+  appliedSince(since: Date, flags?: readonly string[]): FlagChangeRecord[];
+  /** Scheduled or awaiting approval, oldest first. */
+  pending(): FlagChangeRecord[];
+}
 
 export interface FlagStore {
   get(key: string, environment: string): FlagState | undefined;

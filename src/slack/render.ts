@@ -3,6 +3,7 @@ import { BlockCollection, Bits, Blocks, Elements, Md } from 'slack-block-builder
 import type { DeploymentLine, Reply } from '../../commands/reply';
 import type { DeployCard, MessageModel, ReleaseCard } from '../../flows/messages';
 import { formatDuration } from '../core/format-duration';
+import { renderFlagChangeCard } from './flag-view';
 import { renderIncidentCard } from './incident-view';
 
 export const ACTION_RETRY_DEPLOY = 'deploy_retry';
@@ -245,6 +246,8 @@ export function renderMessage(message: MessageModel): RenderedMessage {
       return renderReleaseCard(message);
     case 'incident':
       return renderIncidentCard(message);
+    case 'flag':
+      return renderFlagChangeCard(message);
   }
 }
 
@@ -282,19 +285,20 @@ export function releaseModal(environments: readonly string[], channel: string) {
 }
 
 /** The modal that asks why a deploy is rejected. */
-export function rejectModal(deploymentId: number) {
+/** Asks why before rejecting a deploy (or, with `what`, a flag change). */
+export function rejectModal(id: number, what: { callbackId: string; noun: string } = { callbackId: VIEW_REJECT_DEPLOY, noun: 'deploy' }) {
   return {
     type: 'modal' as const,
-    callback_id: VIEW_REJECT_DEPLOY,
-    private_metadata: String(deploymentId),
-    title: { type: 'plain_text' as const, text: 'Reject deploy' },
+    callback_id: what.callbackId,
+    private_metadata: String(id),
+    title: { type: 'plain_text' as const, text: `Reject ${what.noun}`.slice(0, 24) },
     submit: { type: 'plain_text' as const, text: 'Reject' },
     close: { type: 'plain_text' as const, text: 'Cancel' },
     blocks: [
       {
         type: 'input' as const,
         block_id: INPUT_REJECT_REASON,
-        label: { type: 'plain_text' as const, text: `Why reject deploy #${deploymentId}?` },
+        label: { type: 'plain_text' as const, text: `Why reject ${what.noun} #${id}?` },
         element: { type: 'plain_text_input' as const, action_id: INPUT_REJECT_REASON, multiline: true, min_length: 3, max_length: 500 },
       },
     ],

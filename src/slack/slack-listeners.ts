@@ -2,6 +2,7 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { deployCommand, type DeployCommandDeps } from '../../commands/deploy-command';
 import { createRelease, parseCreate, releaseCommand, type ReleaseCommandDeps } from '../../commands/release-command';
 import type { Reply } from '../../commands/reply';
+import { flagCommand } from '../../commands/flag-command';
 import { sloCommand } from '../../commands/slo-command';
 import type { HomeModel } from '../../flows/home-model';
 import { AppError } from '../core/errors';
@@ -54,7 +55,7 @@ export async function answer(deps: Pick<ListenerDeps, 'metrics' | 'log'>, comman
   } catch (error) {
     if (error instanceof AppError) {
       stop({ outcome: error.code });
-      const usage = [deployCommand, releaseCommand, sloCommand].find((c) => c.isUsageError(error))?.usage;
+      const usage = [deployCommand, releaseCommand, sloCommand, flagCommand].find((c) => c.isUsageError(error))?.usage;
       return { kind: 'error', text: error.userMessage, ...(usage ? { usage } : {}) };
     }
     stop({ outcome: 'error' });

@@ -49,11 +49,13 @@ describe('parseShipmateConfig', () => {
         github: { apiUrl: 'https://api.github.com', timeout: 10_000 },
         metrics: { providers: {} },
         analyses: {},
+        flags: { environments: {} },
         slo: { environment: 'prod', evaluateEvery: '* * * * *', maxConcurrentQueries: 8, trafficStopAfter: 15 * 60_000, trafficLookback: 86_400_000, breakGlassWhenExhausted: true },
         services: {
           api: {
             description: 'Public REST API',
             dependsOn: [],
+            flags: [],
             slos: [],
             tagPrefix: 'v',
             environments: {
