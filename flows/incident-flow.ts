@@ -19,7 +19,8 @@ export type IncidentEvent =
   | { type: 'rollback-refused'; by: string; reason: string }
   /** The rollback deploy moved on: deploying, succeeded or failed. */
   | { type: 'rollback-progress'; deploymentId: number; status: string; detail?: string }
-  | { type: 'releases-paused'; by: string; source: Source };
+  | { type: 'releases-paused'; by: string; source: Source }
+  | { type: 'flag-off'; by: string; source: Source; flag: string; changeId: number };
 
 export const incidentFlowId = (id: number): string => `incident:${id}`;
 
@@ -102,6 +103,11 @@ export const incidentFlow: FlowDefinition<Incident, IncidentEvent> = {
         };
         const text = words[event.status];
         return text ? { ...edited, effects: [...edited.effects, reply(edited.state, `rollback.${rb.deploymentId}.${event.status}`, text)] } : edited;
+      }
+      case 'flag-off': {
+        if (!firing) return unchanged(i);
+        const said = reply(i, `flag-off.${event.changeId}`, `<@${event.by}> is turning off ${event.flag} in ${i.environment} (flag change #${event.changeId}).`);
+        return { state: i, effects: [said], audit: audit(i, 'incident.flag-off', event.by, { flag: event.flag, changeId: event.changeId }, event.source) };
       }
       case 'releases-paused': {
         if (i.releasesPausedBy) return unchanged(i);

@@ -43,6 +43,12 @@ export interface IncidentServiceDeps {
   /** The environment SLOs watch and rollbacks go to, e.g. prod. */
   environment: string;
   incidentChannel(service: string): string;
+  /** The service's flags in an environment, and whether each is on. */
+  flagsOf?(service: string, environment: string): { key: string; enabled: boolean | null }[];
+  /** Changes of the service's flags applied since then. */
+  flagChangesOf?(service: string, environment: string, since: Date): NonNullable<IncidentSnapshot['flagChanges']>;
+  /** Turns a flag off at once (no approval: it is how people get out of trouble). */
+  turnOffFlag?(flag: string, environment: string, actor: Actor, reason: string, requestKey: string | null): { changeId: number; duplicate: boolean };
   deployChannel(service: string, environment: string): string;
   onQueued?: () => void;
 }
@@ -112,7 +118,9 @@ export class IncidentService {
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
     }
-    return { ...reading, changes, rollback, evaluatedAt: now.toISOString() };
+    const flags = this.deps.flagsOf?.(service, environment);
+    const flagChanges = this.deps.flagChangesOf?.(service, environment, new Date(now.getTime() - DAY_MS));
+    return { ...reading, changes, rollback, ...(flags?.length ? { flags } : {}), ...(flagChanges?.length ? { flagChanges } : {}), evaluatedAt: now.toISOString() };
   }
 
   /** One tick's evaluations: open, edit and resolve incidents; say a backend error or a traffic stop once. */
@@ -224,6 +232,16 @@ export class IncidentService {
       this.dispatch(i, { type: 'rollback-refused', by: actor.userId, reason: error.userMessage });
       return error.userMessage;
     }
+  }
+
+  /** "Turn off <flag>" on the incident: only a flag of the incident's own service. */
+  turnOffFlag(id: number, flag: string, actor: Actor, requestKey: string | null): string {
+    const i = this.require(id);
+    if (i.status !== 'firing') return `Incident #${id} is resolved; turn ${flag} off with \`/flag ${flag} off ${i.environment}\` if you still need to.`;
+    if (!this.deps.turnOffFlag || !i.snapshot.flags?.some((f) => f.key === flag)) return `${flag} is not a flag of ${i.service}; nothing was changed.`;
+    const { changeId, duplicate } = this.deps.turnOffFlag(flag, i.environment, actor, `from incident #${i.id} (${i.slo})`, requestKey);
+    if (!duplicate) this.dispatch(i, { type: 'flag-off', by: actor.userId, source: actor.source, flag, changeId });
+    return duplicate ? `${flag} is already being turned off (flag change #${changeId}).` : `Turning off ${flag} in ${i.environment} (flag change #${changeId}).`;
   }
 
   /** Locks the service in the incident's environment until someone unlocks it. */

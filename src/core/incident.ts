@@ -35,6 +35,10 @@ export interface IncidentSnapshot {
   /** Alertmanager's summary annotation, for alerts that come from there. */
   summary: string | null;
   changes: RecentChange[];
+  /** Flag changes of the service's flags in the last day. */
+  flagChanges?: { changeId: number; flag: string; what: string; by: string; at: string }[];
+  /** The service's flags (services.<name>.flags) and whether each is on (null: not known here). */
+  flags?: { key: string; enabled: boolean | null }[];
   /** The rollback the button offers, when there is an earlier good version. */
   rollback: { from: string; to: string } | null;
   evaluatedAt: string;

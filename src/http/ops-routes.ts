@@ -48,13 +48,39 @@ export function createOpsRoutes(deps: { registry: Registry; checks: ReadinessChe
   ];
 }
 
+/**
+ * Matches a route pattern as Bolt's HTTPReceiver does for custom routes: `:name` segments are
+ * parameters (URL-decoded), every other segment must be equal. Undefined when it does not match.
+ */
+export function matchRoute(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [i, segment] of want.entries()) {
+    const actual = got[i]!;
+    if (!segment.startsWith(':')) {
+      if (segment !== actual) return undefined;
+      continue;
+    }
+    if (actual === '') return undefined;
+    try {
+      params[segment.slice(1)] = decodeURIComponent(actual);
+    } catch {
+      return undefined;
+    }
+  }
+  return params;
+}
+
 /** Serves the routes on their own; used in Socket Mode, where Bolt runs no HTTP server of ours. */
 export function opsRequestListener(routes: OpsRoute[]) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = routes.find((r) => r.path === path);
-    if (!route) return json(res, 404, { error: `no route ${path}` });
-    if (!route.method.includes(req.method ?? 'GET')) return json(res, 405, { error: `use ${route.method.join(' or ')}` });
-    void route.handler(req, res).catch(() => json(res, 500, { error: 'internal error' }));
+    const matching = routes.map((route) => ({ route, params: matchRoute(route.path, path) })).filter((m) => m.params !== undefined);
+    if (matching.length === 0) return json(res, 404, { error: `no route ${path}` });
+    const found = matching.find((m) => m.route.method.includes(req.method ?? 'GET'));
+    if (!found) return json(res, 405, { error: `use ${[...new Set(matching.flatMap((m) => m.route.method))].join(' or ')}` });
+    void found.route.handler(Object.assign(req, { params: found.params }), res).catch(() => json(res, 500, { error: 'internal error' }));
   };
 }

@@ -7,7 +7,7 @@ import { type ShipmateConfig, channelFor, findService } from '../core/config';
 import type { MessageStore } from '../store/sqlite-message-store';
 import type { Logger } from '../telemetry/logger';
 import type { Metrics } from '../telemetry/metrics';
-import { ACTION_INCIDENT_ACK, ACTION_INCIDENT_PAUSE, ACTION_INCIDENT_ROLLBACK, ACTION_INCIDENT_RUNBOOK } from './incident-view';
+import { ACTION_INCIDENT_ACK, ACTION_INCIDENT_FLAG_OFF, ACTION_INCIDENT_PAUSE, ACTION_INCIDENT_ROLLBACK, ACTION_INCIDENT_RUNBOOK } from './incident-view';
 import { renderReply } from './render';
 import { answer } from './slack-listeners';
 
@@ -39,6 +39,13 @@ export function registerIncidentListeners(app: App, deps: IncidentListenerDeps):
   button(ACTION_INCIDENT_ACK, (body, id) => deps.incidentService.acknowledge(id, actor(body)));
   button(ACTION_INCIDENT_ROLLBACK, (body, id) => deps.incidentService.rollback(id, actor(body), body.trigger_id));
   button(ACTION_INCIDENT_PAUSE, (body, id) => deps.incidentService.pauseReleases(id, actor(body)));
+  // One button per flag (action IDs must be unique in a message); the value names incident and flag, and is checked.
+  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: new RegExp(`^${ACTION_INCIDENT_FLAG_OFF}:`) }, async ({ ack, body, action, respond }) => {
+    await ack();
+    const [id = '', flag = ''] = action.value?.split(':') ?? [];
+    const reply = await answer(deps, ACTION_INCIDENT_FLAG_OFF, () => deps.incidentService.turnOffFlag(Number(id), flag, actor(body), body.trigger_id));
+    await respond({ response_type: 'ephemeral', replace_original: false, ...renderReply(reply) });
+  });
   // A link button: Slack opens the runbook and still tells the app, which only has to ack.
   app.action({ type: 'block_actions', action_id: ACTION_INCIDENT_RUNBOOK }, async ({ ack }) => ack());
 

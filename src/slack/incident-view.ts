@@ -6,6 +6,7 @@ export const ACTION_INCIDENT_ROLLBACK = 'incident_rollback';
 export const ACTION_INCIDENT_PAUSE = 'incident_pause_releases';
 export const ACTION_INCIDENT_ACK = 'incident_ack';
 export const ACTION_INCIDENT_RUNBOOK = 'incident_runbook';
+export const ACTION_INCIDENT_FLAG_OFF = 'incident_flag_off';
 
 const WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'];
 
@@ -25,10 +26,11 @@ function budgetLine(card: IncidentCard): string | undefined {
 }
 
 function changesLine(card: IncidentCard): string {
-  const changes = card.snapshot.changes;
-  if (changes.length === 0) return 'No deploys of this service in the last 24 hours.';
-  const lines = changes.map((c) => `• ${Md.codeInline(c.version)} ${c.status}${c.rollbackFrom ? ` (rollback from ${c.rollbackFrom})` : ''} by ${Md.user(c.by)} ${slackDate(c.at)}`);
-  return `Deploys in the last 24 hours:\n${lines.join('\n')}`;
+  const { changes, flagChanges = [] } = card.snapshot;
+  const deploys = changes.map((c) => `• deploy ${Md.codeInline(c.version)} ${c.status}${c.rollbackFrom ? ` (rollback from ${c.rollbackFrom})` : ''} by ${Md.user(c.by)} ${slackDate(c.at)}`);
+  const flags = flagChanges.map((f) => `• flag ${Md.codeInline(f.flag)} ${escapeMrkdwn(f.what)} by ${Md.user(f.by)} ${slackDate(f.at)}`);
+  if (deploys.length + flags.length === 0) return 'No deploys or flag changes of this service in the last 24 hours.';
+  return `Changes in the last 24 hours:\n${[...deploys, ...flags].join('\n')}`;
 }
 
 function statusLines(card: IncidentCard): string[] {
@@ -57,7 +59,16 @@ function buttons(card: IncidentCard) {
         Bits.ConfirmationDialog({ title: 'Pause releases?', text: `Lock ${Md.bold(card.service)} in ${card.environment}: new deploys are refused until someone unlocks it.`, confirm: 'Pause', deny: 'Cancel' }),
       );
   const ack = card.acknowledgedBy ? undefined : Elements.Button({ text: 'Acknowledge', actionId: ACTION_INCIDENT_ACK, value }).primary();
-  return Blocks.Actions().elements(rollback, pause, ack, runbook);
+  // Slack allows 25 elements; two flags at most keep the row readable.
+  const flagsOff = (card.snapshot.flags ?? [])
+    .filter((f) => f.enabled !== false)
+    .slice(0, 2)
+    .map((f) =>
+      Elements.Button({ text: `Turn off ${f.key}`, actionId: `${ACTION_INCIDENT_FLAG_OFF}:${f.key}`, value: `${card.incidentId}:${f.key}` }).confirm(
+        Bits.ConfirmationDialog({ title: 'Turn the flag off?', text: `Turn off ${Md.bold(f.key)} in ${card.environment} for everyone, now?`, confirm: 'Turn off', deny: 'Cancel' }).danger(),
+      ),
+    );
+  return Blocks.Actions().elements(rollback, ...flagsOff, pause, ack, runbook);
 }
 
 export function renderIncidentCard(card: IncidentCard): RenderedMessage {

@@ -256,6 +256,14 @@ describe.each(['bolt', 'plain'] as const)('bulk evaluation (%s server)', (server
 });
 
 describe('single flag evaluation in Socket Mode (plain server)', () => {
-  // opsRequestListener matches paths exactly, so /ofrep/v1/evaluate/flags/:key needs parameter matching there first.
-  it.todo('serves POST /ofrep/v1/evaluate/flags/:key once opsRequestListener matches path parameters');
+  it('serves POST /ofrep/v1/evaluate/flags/:key with the key decoded, and 405 for another method', async () => {
+    const res = await post(`${urls.plain}/ofrep/v1/evaluate/flags/max-batch`, { context: { targetingKey: 'u1' } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ key: 'max-batch', value: expect.any(Number) });
+    const missing = await post(`${urls.plain}/ofrep/v1/evaluate/flags/no%2Dsuch`, { context: {} });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ key: 'no-such', errorCode: 'FLAG_NOT_FOUND' });
+    const wrongMethod = await fetch(`${urls.plain}/ofrep/v1/evaluate/flags/max-batch`, { method: 'GET', headers: { authorization: `Bearer ${KEYS.prod}` } });
+    expect(wrongMethod.status).toBe(405);
+  });
 });
