@@ -12,6 +12,8 @@ import { createReleaseFlow, releaseFlowStates } from '../flows/release-flow';
 import { ReleaseService } from '../flows/release-service';
 import { TrainService } from '../flows/train-service';
 import { canaryMeasureHandler, canaryWeightHandler } from '../flows/canary-effects';
+import { flagChangeFlow, flagChangeFlowStates } from '../flows/flag-change-flow';
+import { FlagService } from '../flows/flag-service';
 import { incidentFlow, incidentFlowStates } from '../flows/incident-flow';
 import { IncidentService } from '../flows/incident-service';
 import { createSloMonitor } from '../flows/slo-monitor';
@@ -19,7 +21,12 @@ import { EffectWorker } from '../flows/effect-worker';
 import { FlowRunner } from '../flows/flow-runner';
 import type { Settings } from './config/settings';
 import { type Clock, systemClock } from './core/clock';
-import { alertTableOf, channelFor, findService, incidentChannelFor, type ShipmateConfig, sloDefinitions } from './core/config';
+import { alertTableOf, channelFor, findService, flagChannelFor, incidentChannelFor, type ShipmateConfig, sloDefinitions } from './core/config';
+import { createFlagBackends } from './flags/flag-backends';
+import { createOfrepRoutes } from './http/ofrep-routes';
+import { describeChange } from './slack/flag-view';
+import { registerFlagListeners } from './slack/flag-listeners';
+import { createSqliteFlagChangeStore, createSqliteFlagStore } from './store/sqlite-flag-store';
 import { createDeployerRegistry } from './deployers/deployer-registry';
 import { createGitHubCommitChecks } from './github/github-commit-checks';
 import { createMetricsProviders } from './metrics/metrics-registry';
@@ -94,6 +101,9 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   const incidents = createSqliteIncidentStore(db);
   const sloStates = createSqliteSloStateStore(db);
   const metricsProviders = createMetricsProviders(config, { clock });
+  const flags = createSqliteFlagStore(db);
+  const flagChanges = createSqliteFlagChangeStore(db);
+  const flagBackends = createFlagBackends(config, { clock, ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}) });
 
   let worker: EffectWorker | undefined;
   const runner = new FlowRunner({
@@ -106,6 +116,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       { definition: deployFlow, states: deployFlowStates(deployments) },
       { definition: createReleaseFlow({ autoRollback: config.releases.autoRollback }), states: releaseFlowStates(releases) },
       { definition: incidentFlow, states: incidentFlowStates(incidents) },
+      { definition: flagChangeFlow, states: flagChangeFlowStates(flagChanges) },
     ],
     onEffectsQueued: () => worker?.kick(),
   });
@@ -148,6 +159,10 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       },
     }),
   ];
+  const ofrepKeys = Object.fromEntries(
+    Object.entries(config.flags.environments).flatMap(([env, f]) => (f.ofrepKey && f.backend.type === 'builtin' ? [[env, f.ofrepKey]] : [])),
+  );
+  if (Object.keys(ofrepKeys).length > 0) routes.push(...createOfrepRoutes({ flags, keys: ofrepKeys }));
   let incidentService: IncidentService | undefined;
   if (config.alertmanager) {
     routes.push(
@@ -211,6 +226,22 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     missedGraceMs: config.releases.missedGrace,
     deployments,
   });
+  const flagService = new FlagService({
+    flags,
+    changes: flagChanges,
+    audit,
+    uow,
+    runner,
+    clock,
+    policies: {
+      environments: () => Object.keys(config.flags.environments),
+      backend: (environment) => flagBackends.get(environment),
+      approval: (environment) => (Object.hasOwn(config.flags.environments, environment) ? config.flags.environments[environment]!.approval : undefined),
+      groupMembers: (group) => policies.groupMembers(group),
+      channel: (_flag, environment) => flagChannelFor(config, environment),
+    },
+  });
+  const flagsOfService = (service: string) => findService(config, service)?.flags ?? [];
   incidentService = new IncidentService({
     incidents,
     sloStates,
@@ -224,6 +255,20 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     environment: config.slo.environment,
     incidentChannel: (service) => incidentChannelFor(config, service),
     deployChannel: (service, environment) => channelFor(config, service, environment),
+    flagsOf: (service, environment) =>
+      flagsOfService(service).map((key) => {
+        const builtin = flagBackends.get(environment) === 'builtin' ? flags.get(key, environment) : undefined;
+        return { key, enabled: builtin ? builtin.enabled : null };
+      }),
+    flagChangesOf: (service, environment, since) =>
+      flagChanges
+        .appliedSince(since, flagsOfService(service))
+        .filter((c) => c.environment === environment)
+        .map((c) => ({ changeId: c.id, flag: c.flag, what: describeChange(c.change), by: c.requestedBy, at: c.appliedAt!.toISOString() })),
+    turnOffFlag: (flag, environment, actor, reason, requestKey) => {
+      const { change, duplicate } = flagService.request({ flag, environment, change: { kind: 'disable' }, requestKey, skipApproval: true, reason }, actor);
+      return { changeId: change.id, duplicate };
+    },
     onQueued: () => worker?.kick(),
   });
   const sloProvider = config.slo.provider ? metricsProviders.get(config.slo.provider)?.provider : undefined;
@@ -245,6 +290,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   const home = (userId: string) => buildHomeModel(userId, clock(), { config, store: deployments, locks, releases, policies });
   registerListeners(app, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, log, metrics,
     ...(options.ackWithinMs !== undefined ? { ackWithinMs: options.ackWithinMs } : {}) });
+  registerFlagListeners(app, { config, flags, flagService, now: clock, log, metrics });
   registerIncidentListeners(app, { config, sloStates, incidents, incidentService, deployService, messages, log, metrics });
 
   worker = new EffectWorker({
@@ -258,6 +304,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       deploy: deployService.deployHandler(deployers),
       'canary.weight': canaryWeightHandler(deployers),
       'canary.measure': canaryMeasureHandler({ providers: metricsProviders, clock }),
+      'flag.apply': flagService.applyHandler(),
       'release.wave': releaseService.waveHandler(),
       'release.rollback': releaseService.rollbackHandler(),
       // A timer's payload is the event it delivers to its flow when due.
