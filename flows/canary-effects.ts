@@ -6,7 +6,8 @@ import { AppError } from '../src/core/errors';
 import type { InstantMetricsProvider, MetricsProvider, Series } from '../src/core/metrics';
 import type { DeployerFactory, QueuedEffect } from '../src/core/ports';
 import { fillQueryTemplate, type QueryVariables } from '../src/core/query-template';
-import type { CanaryEvent, MeasurePayload, WeightPayload } from './canary-flow';
+import type { CanaryEvent, FlagStepPayload, MeasurePayload, WeightPayload } from './canary-flow';
+import type { FlagService } from './flag-service';
 import type { EffectHandler } from './effect-worker';
 
 /** The metrics backends of shipmate.yml by name; `web` ones have no history. */
@@ -78,5 +79,24 @@ export function canaryMeasureHandler(deps: { providers: MetricsProviders; clock:
     const windowMs = p.analysis.window ?? p.analysis.interval;
     const readings = await Promise.all(p.analysis.metrics.map((m) => read(m, deps.providers, p.variables, at, windowMs, p.analysis.step)));
     return { type: 'canary.measured', step: p.step, tick: p.tick, at: at.toISOString(), readings };
+  };
+}
+
+/**
+ * A canary's flag step: asks for the change at once (a canary step needs no second approval: the
+ * deploy passed its own). The step's idempotency key is the request key, so a retry asks once.
+ */
+export function canaryFlagHandler(flags: FlagService): EffectHandler {
+  return async (effect: QueuedEffect): Promise<CanaryEvent> => {
+    const p = effect.payload as FlagStepPayload;
+    try {
+      const { change } = flags.request(
+        { flag: p.flag, environment: p.environment, change: p.change, requestKey: effect.idempotencyKey, skipApproval: true, reason: `step ${p.step + 1} of the canary of deploy #${p.deploymentId}` },
+        { userId: p.requestedBy, source: 'system' },
+      );
+      return { type: 'canary.flag-set', step: p.step, ok: true, detail: `asked for flag change #${change.id} of ${p.flag}.` };
+    } catch (error) {
+      return { type: 'canary.flag-set', step: p.step, ok: false, detail: message(error) };
+    }
   };
 }

@@ -13,6 +13,7 @@ import type { AnalysisSpec, CanaryStep } from '../src/core/canary-config';
 import { formatDuration } from '../src/core/format-duration';
 import type { EffectSpec } from '../src/core/ports';
 import { promDuration, type QueryVariables } from '../src/core/query-template';
+import type { FlagChange } from '../src/core/flags';
 import type { CanaryRun, Deployment, Source } from '../src/core/types';
 import { audit, deployFlowId, finishDeploy, reply, update } from './deploy-effects';
 import { type Transition, unchanged } from './flow';
@@ -34,6 +35,7 @@ export interface CanaryPlan {
 export type CanaryEvent =
   | { type: 'canary.weight-set'; step: number; weight: number; ok: boolean; detail: string }
   | { type: 'canary.pause-over'; step: number }
+  | { type: 'canary.flag-set'; step: number; ok: boolean; detail: string }
   | { type: 'canary.measure-due'; step: number; tick: number }
   | { type: 'canary.measured'; step: number; tick: number; at: string; readings: MetricReading[] }
   /** A person lets a paused canary go on as if its analysis had passed. */
@@ -52,6 +54,16 @@ export interface WeightPayload {
   weight: number;
   /** The step it belongs to; the abort has none. */
   step: number | null;
+}
+
+/** Asks for a flag change as a canary step. */
+export interface FlagStepPayload {
+  deploymentId: number;
+  step: number;
+  flag: string;
+  environment: string;
+  change: FlagChange;
+  requestedBy: string;
 }
 
 export interface MeasurePayload {
@@ -97,6 +109,11 @@ function enterStep(d: Deployment, run: CanaryRun, index: number, now: Date): Tra
   }
   const next = withRun(d, at);
   if ('weight' in step) return { state: next, effects: [weightEffect(next, at, step.weight, index)] };
+  if ('flag' in step) {
+    const change: FlagChange = step.rollout !== undefined ? { kind: 'rollout', percentage: step.rollout } : { kind: step.on ? 'enable' : 'disable' };
+    const payload: FlagStepPayload = { deploymentId: d.id, step: index, flag: step.flag, environment: d.environment, change, requestedBy: d.requestedBy };
+    return { state: next, effects: [{ step: `canary.${index}.flag`, lane: 'work', type: 'canary.flag', payload }] };
+  }
   if ('pause' in step) {
     return {
       state: next,
@@ -172,10 +189,17 @@ function pointsOf(at: string, results: readonly (CheckResult & { judgment?: { me
   return points;
 }
 
+function describeStep(s: CanaryStep): string {
+  if ('weight' in s) return `${s.weight}%`;
+  if ('pause' in s) return `pause ${formatDuration(s.pause)}`;
+  if ('flag' in s) return `flag ${s.flag} ${s.rollout !== undefined ? `to ${s.rollout}%` : s.on ? 'on' : 'off'}`;
+  return `analysis ${s.analysis}`;
+}
+
 /** The first step of a canary deploy: the deploy is `deploying` while its steps run. */
 export function beginCanary(d: Deployment, plan: CanaryPlan, now: Date): Transition<Deployment> {
   const run: CanaryRun = { status: 'running', ...plan, stepIndex: 0, weight: 0, analysis: null, pausedFor: null, reason: null, decidedBy: null, points: [] };
-  const steps = plan.steps.map((s) => ('weight' in s ? `${s.weight}%` : 'pause' in s ? `pause ${formatDuration(s.pause)}` : `analysis ${s.analysis}`)).join(' → ');
+  const steps = plan.steps.map(describeStep).join(' → ');
   const first = enterStep(withRun(d, run), run, 0, now);
   return { ...first, effects: [update(first.state), reply(first.state, 'canary.plan', `Canary of ${d.version}${plan.baselineVersion ? ` against ${plan.baselineVersion}` : ''}: ${steps}.`), ...first.effects] };
 }
@@ -192,6 +216,13 @@ export function canaryTransition(d: Deployment, event: CanaryEvent, now: Date): 
       const entered = enterStep(next, moved, event.step + 1, now);
       const said = reply(next, `canary.${event.step}.weight`, `${event.weight}% of traffic on ${d.version}. ${event.detail}`.trim());
       return { ...entered, effects: [update(entered.state, `card.canary.${event.step}`), said, ...entered.effects] };
+    }
+    case 'canary.flag-set': {
+      const step = run.steps[event.step];
+      if (run.status !== 'running' || event.step !== run.stepIndex || !step || !('flag' in step)) return unchanged(d);
+      if (!event.ok) return abort(d, `could not change the flag ${step.flag}: ${event.detail}`, undefined);
+      const entered = enterStep(d, run, event.step + 1, now);
+      return { ...entered, effects: [reply(d, `canary.${event.step}.flag`, `Step ${event.step + 1}/${run.steps.length}: ${event.detail}`), ...entered.effects] };
     }
     case 'canary.pause-over': {
       const step = run.steps[event.step];

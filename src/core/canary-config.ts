@@ -129,8 +129,12 @@ export const canaryStep = z.union(
     z.strictObject({ weight: z.number().int().min(1, 'a weight is a percentage from 1 to 100').max(100, 'a weight is a percentage from 1 to 100') }),
     z.strictObject({ pause: duration }),
     z.strictObject({ analysis: z.string().regex(NAME, 'name an analysis from analyses:') }),
+    /** Flips a feature flag in the deploy's environment, e.g. after the canary passed: {flag: new-checkout, rollout: 10}. */
+    z
+      .strictObject({ flag: z.string().regex(NAME, 'name a flag key'), on: z.boolean().optional(), rollout: z.number().min(0).max(100).optional() })
+      .refine((s) => (s.on === undefined) !== (s.rollout === undefined), 'a flag step has either on: true|false or rollout: <percent>'),
   ],
-  { error: 'each step is one of {weight: 25}, {pause: 5m} or {analysis: <name>}' },
+  { error: 'each step is one of {weight: 25}, {pause: 5m}, {analysis: <name>} or {flag: <key>, on: true | rollout: 10}' },
 );
 export type CanaryStep = z.infer<typeof canaryStep>;
 

@@ -246,6 +246,9 @@ function checkCanaries(config: z.infer<typeof shipmateConfigBase>, ctx: Issues):
         ctx.addIssue({ code: 'custom', path: [...path, 'strategy'], message: `a ${env.deploy.type} deployer cannot move traffic; canaries need one of: ${CANARY_DEPLOYERS.join(', ')}` });
       }
       env.steps?.forEach((step, i) => {
+        if ('flag' in step && !Object.hasOwn(config.flags.environments, envName)) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'steps', i, 'flag'], message: `flags have no environment "${envName}": declare it under flags.environments` });
+        }
         if ('analysis' in step && !Object.hasOwn(config.analyses, step.analysis)) {
           ctx.addIssue({ code: 'custom', path: [...path, 'steps', i, 'analysis'], message: `unknown analysis "${step.analysis}"; declare it under analyses` });
         }

@@ -17,6 +17,7 @@ const ERROR_RATIO =
 const STEPS = '[{ weight: 20 }, { analysis: health }, { weight: 50 }, { analysis: health }, { weight: 100 }]';
 const config = (prometheusUrl: string, extra = '', steps = STEPS) => (dir: string) => `
 defaults: { channel: C0DEPLOYS }
+flags: { environments: { prod: {} } }
 metrics:
   providers:
     prom: { type: prometheus, url: "${prometheusUrl}", timeout: 5s }
@@ -202,5 +203,20 @@ describe('canary deploys against a real Prometheus', () => {
     expect(status(2).status).toBe('failed');
     const points = (JSON.parse(status(2).canary!) as { points: { series: string; canary: number; baseline: number }[] }).points;
     expect(points).toEqual([expect.objectContaining({ series: 'p99', canary: expect.closeTo(0.4, 2), baseline: 0.25 })]);
+  });
+
+  it('flips a flag as a step once the analysis passed, without a second approval', async () => {
+    h = await startHarness(config(prometheus.url, '', '[{ weight: 20 }, { analysis: health }, { flag: new-checkout, rollout: 10 }, { weight: 100 }]'), {}, { clockStart: sampleTime(8) });
+    await h.command('create new-checkout', { command: '/flag' });
+    await baseline('1.4.1');
+    await deploy('api@1.4.1 to prod');
+    await h.settle();
+    await advance(60_000);
+    expect(status(2).status).toBe('succeeded');
+    const flag = h.shipmate.db.prepare("SELECT enabled, rollout FROM flags WHERE key = 'new-checkout' AND environment = 'prod'").get();
+    expect(flag).toEqual({ enabled: 1, rollout: JSON.stringify({ percentage: 10, variant: 'on' }) });
+    expect(thread(2)).toContain('Step 3/4: asked for flag change #1 of new-checkout.');
+    const change = h.shipmate.db.prepare('SELECT status, reason, requested_by, source FROM flag_changes WHERE id = 1').get();
+    expect(change).toEqual({ status: 'applied', reason: 'step 3 of the canary of deploy #2', requested_by: 'U0ALICE', source: 'system' });
   });
 });
