@@ -62,7 +62,7 @@ export function worstOf(alerts: readonly { severity: Severity }[]): Severity | u
 
 /** What a person sees change: rounded burn rates, the rows that fire, the budget, the deploys. */
 const shownOf = (s: IncidentSnapshot): string =>
-  JSON.stringify([Object.entries(s.burnRate).map(([w, r]) => [w, r === null ? null : Number(r.toPrecision(2))]), s.alerts, s.budgetRemaining === null ? null : Math.round(s.budgetRemaining * 1000), s.changes.map((c) => [c.deploymentId, c.status]), s.rollback]);
+  JSON.stringify([Object.entries(s.burnRate).map(([w, r]) => [w, r === null ? null : Number(r.toPrecision(2))]), s.alerts, s.budgetRemaining === null ? null : Math.round(s.budgetRemaining * 1000), s.changes.map((c) => [c.deploymentId, c.status]), s.rollback, s.flags ?? [], (s.flagChanges ?? []).map((f) => f.changeId)]);
 
 /** Which rollback a deploy is, when it is one: a rollback deploy, or the abort of a canary. */
 function rollbackOf(d: Deployment): { from: string; to: string; status: string; by: string } | undefined {

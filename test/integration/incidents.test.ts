@@ -35,11 +35,13 @@ slo:
   trafficStopAfter: 15m
 ${sloExtra}
 alertmanager: { token: ${AM_TOKEN} }
+flags: { channel: C0FLAGS, environments: { prod: {} } }
 services:
 ${services
   .map(
     (s) => `  ${s}:
     sloth: ${slothFileFor(s, dir)}
+    flags: [${s}-checkout]
     environments:
       prod:
         deploy: { type: command, command: ${SCRIPT}, env: { RECORD_FILE: ${join(dir, 'calls.txt')} } }`,
@@ -99,7 +101,8 @@ describe('SLO incidents against a real Prometheus', () => {
     const rollback = buttons().find((b) => b.action_id === 'incident_rollback')!;
     expect(rollback.text?.text).toBe('Roll back fast to 1.0.0');
     expect(rollback.confirm?.text.text).toBe('Roll back *fast* in prod from *1.1.0* to *1.0.0*?');
-    expect(buttons().map((b) => b.action_id)).toEqual(['incident_rollback', 'incident_pause_releases', 'incident_ack', 'incident_runbook']);
+    // The service's flag is not known to be on (it does not exist), so it is offered too.
+    expect(buttons().map((b) => b.action_id)).toEqual(['incident_rollback', 'incident_flag_off:fast-checkout', 'incident_pause_releases', 'incident_ack', 'incident_runbook']);
     expect(buttons().find((b) => b.action_id === 'incident_runbook')?.url).toBe('https://runbooks.example.com/fast');
 
     // Five clicks and a slash command at once: one rollback.
@@ -239,5 +242,28 @@ describe('SLO incidents against a real Prometheus', () => {
     await h.settle();
     expect(calls()).toEqual(['2.0.0 - -']);
     expect(audit('slo.break-glass')).toEqual([expect.objectContaining({ actor: 'U0TEAMLEAD' })]);
+  });
+
+  it('turns off a flag of the service from the incident, and lists flag changes on it', async () => {
+    await start(['fast'], SLO_NOW);
+    await h.command('create fast-checkout', { command: '/flag' });
+    await h.command('fast-checkout on prod', { command: '/flag', user_id: 'U0BOB' });
+    await h.settle();
+    await evaluate();
+    expect(blocksText()).toMatch(/• flag `fast-checkout` turn on by <@U0BOB>/);
+    const off = buttons().find((b) => b.action_id === 'incident_flag_off:fast-checkout')!;
+    expect(off.text?.text).toBe('Turn off fast-checkout');
+    // A value edited to name another flag is refused.
+    const forged = await h.click('incident_flag_off:fast-checkout', '1:other-flag', { userId: 'U0ONCALL' });
+    expect(forged.status).toBe(200);
+    await h.click('incident_flag_off:fast-checkout', '1:fast-checkout', { userId: 'U0ONCALL' });
+    await h.settle();
+    const flag = h.shipmate.db.prepare("SELECT enabled FROM flags WHERE key = 'fast-checkout'").pluck().get();
+    expect(flag).toBe(0);
+    expect(thread()).toContain('<@U0ONCALL> is turning off fast-checkout in prod (flag change #2).');
+    expect(h.shipmate.db.prepare('SELECT COUNT(*) FROM flag_changes').pluck().get()).toBe(2);
+    expect(h.shipmate.db.prepare("SELECT reason FROM flag_changes WHERE id = 2").pluck().get()).toBe('from incident #1 (requests-availability)');
+    await evaluate();
+    expect(buttons().map((b) => b.action_id)).not.toContain('incident_flag_off:fast-checkout');
   });
 });
