@@ -21,6 +21,8 @@ describe('the shipmate CLI', () => {
     SHIPMATE_CONFIG: EXAMPLE,
     API_DEPLOY_WEBHOOK_SECRET: 'example-secret-0123456789',
     ALERTMANAGER_TOKEN: 'example-alertmanager-token',
+    OFREP_STAGING_KEY: 'ofrep-staging-example-key',
+    OFREP_PROD_KEY: 'ofrep-prod-example-key-0',
     GITHUB_TOKEN: 'ghp_example',
     ARGOCD_TOKEN: 'argocd-example',
   });
