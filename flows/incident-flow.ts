@@ -30,6 +30,7 @@ export function incidentFlowStates(store: { get(id: number): Incident | undefine
 
 const key = (i: Incident) => incidentFlowId(i.id);
 const SEVERITY_RANK: Record<Severity, number> = { ticket: 1, page: 2 };
+const PROGRESS_RANK: Record<string, number> = { requested: 0, deploying: 1, succeeded: 2, failed: 2 };
 
 function post(i: Incident): EffectSpec {
   const payload: PostMessage = { messageKey: key(i), channel: i.channel, message: incidentCard(i) };
@@ -62,6 +63,7 @@ export const incidentFlow: FlowDefinition<Incident, IncidentEvent> = {
     const firing = i.status === 'firing';
     switch (event.type) {
       case 'opened':
+        if (!firing || i.revision > 0) return unchanged(i);
         return { state: i, effects: [post(i)], audit: audit(i, 'incident.opened', 'system', { severity: i.severity, alerts: i.snapshot.alerts }) };
       case 'evaluated': {
         if (!firing) return unchanged(i);
@@ -85,16 +87,18 @@ export const incidentFlow: FlowDefinition<Incident, IncidentEvent> = {
         return { ...edited, effects: [...edited.effects, reply(edited.state, 'acknowledged', `<@${event.by}> acknowledged.`)], audit: audit(i, 'incident.acknowledged', event.by, {}, event.source) };
       }
       case 'rollback-started': {
-        if (i.rollback?.deploymentId === event.deploymentId) return unchanged(i);
+        if (!firing || i.rollback?.deploymentId === event.deploymentId) return unchanged(i);
         const edited = edit({ ...i, rollback: { deploymentId: event.deploymentId, by: event.by, from: event.from, to: event.to, status: 'requested' } });
         const said = reply(edited.state, `rollback.${event.deploymentId}`, `<@${event.by}> is rolling back ${i.service} in ${i.environment} from ${event.from} to ${event.to} (deploy #${event.deploymentId}).`);
         return { ...edited, effects: [...edited.effects, said], audit: audit(i, 'incident.rollback', event.by, { deploymentId: event.deploymentId, from: event.from, to: event.to }, event.source) };
       }
       case 'rollback-refused':
+        if (!firing) return unchanged(i);
         return { state: i, effects: [reply(i, `rollback-refused.${now.getTime()}`, `<@${event.by}>: no rollback. ${event.reason}`)] };
       case 'rollback-progress': {
         const rb = i.rollback;
-        if (!rb || rb.deploymentId !== event.deploymentId || rb.status === event.status) return unchanged(i);
+        // Listeners see a deploy's states in the order its transitions finish, not always as they happened.
+        if (!rb || rb.deploymentId !== event.deploymentId || PROGRESS_RANK[event.status] === undefined || PROGRESS_RANK[event.status]! <= (PROGRESS_RANK[rb.status] ?? -1)) return unchanged(i);
         const edited = edit({ ...i, rollback: { ...rb, status: event.status } });
         const words: Record<string, string> = {
           deploying: `Rollback deploy #${rb.deploymentId} is running: ${rb.from} → ${rb.to}.`,
@@ -110,7 +114,7 @@ export const incidentFlow: FlowDefinition<Incident, IncidentEvent> = {
         return { state: i, effects: [said], audit: audit(i, 'incident.flag-off', event.by, { flag: event.flag, changeId: event.changeId }, event.source) };
       }
       case 'releases-paused': {
-        if (i.releasesPausedBy) return unchanged(i);
+        if (!firing || i.releasesPausedBy) return unchanged(i);
         const edited = edit({ ...i, releasesPausedBy: event.by });
         const said = reply(edited.state, 'releases-paused', `<@${event.by}> paused releases of ${i.service} in ${i.environment}: \`/deploy unlock ${i.environment} ${i.service}\` lifts it.`);
         return { ...edited, effects: [...edited.effects, said], audit: audit(i, 'incident.releases-paused', event.by, {}, event.source) };

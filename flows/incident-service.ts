@@ -23,7 +23,10 @@ export interface SloObservation {
 /** An alert from Alertmanager's webhook, mapped to a service. */
 export interface ExternalAlert {
   service: string;
+  /** The SLO (or the alert's name): one incident per service and name. */
   name: string;
+  /** The alert rule's own name, when it differs from `name` (Sloth names the SLO in a label). */
+  alert?: string;
   status: 'firing' | 'resolved';
   severity: Severity;
   summary: string | null;
@@ -62,7 +65,7 @@ export function worstOf(alerts: readonly { severity: Severity }[]): Severity | u
 
 /** What a person sees change: rounded burn rates, the rows that fire, the budget, the deploys. */
 const shownOf = (s: IncidentSnapshot): string =>
-  JSON.stringify([Object.entries(s.burnRate).map(([w, r]) => [w, r === null ? null : Number(r.toPrecision(2))]), s.alerts, s.budgetRemaining === null ? null : Math.round(s.budgetRemaining * 1000), s.changes.map((c) => [c.deploymentId, c.status]), s.rollback, s.flags ?? [], (s.flagChanges ?? []).map((f) => f.changeId)]);
+  JSON.stringify([Object.entries(s.burnRate).map(([w, r]) => [w, r === null ? null : Number(r.toPrecision(2))]), s.alerts, s.budgetRemaining === null ? null : Math.round(s.budgetRemaining * 1000), s.changes.map((c) => [c.deploymentId, c.status]), s.rollback, s.flags ?? [], (s.flagChanges ?? []).map((f) => f.changeId), s.firingAlerts ?? [], s.summary, s.runbook]);
 
 /** Which rollback a deploy is, when it is one: a rollback deploy, or the abort of a canary. */
 function rollbackOf(d: Deployment): { from: string; to: string; status: string; by: string } | undefined {
@@ -85,16 +88,19 @@ export class IncidentService {
       const d = state as Deployment;
       const rb = rollbackOf(d);
       if (!rb || d.environment !== deps.environment) return;
+      const detail = d.error ? { detail: d.error } : {};
       for (const incident of deps.incidents.allFiring(d.service)) {
         if (incident.rollback?.deploymentId !== d.id) {
-          if (incident.rollback) continue;
+          // A rollback under way stays the incident's; after a failed one, the next try is recorded.
+          if (incident.rollback && incident.rollback.status !== 'failed') continue;
           this.dispatch(incident, { type: 'rollback-started', by: rb.by, source: d.source, deploymentId: d.id, from: rb.from, to: rb.to });
         }
-        this.dispatch(incident, { type: 'rollback-progress', deploymentId: d.id, status: rb.status, ...(d.error ? { detail: d.error } : {}) });
+        this.dispatch(incident, { type: 'rollback-progress', deploymentId: d.id, status: rb.status, ...detail });
       }
-      // An incident resolved meanwhile still hears how its rollback ended.
-      const linked = deps.incidents.byRollback(d.id);
-      if (linked && linked.status === 'resolved') this.dispatch(linked, { type: 'rollback-progress', deploymentId: d.id, status: rb.status });
+      // Incidents resolved meanwhile still hear how their rollback ended.
+      for (const linked of deps.incidents.linkedTo(d.id)) {
+        if (linked.status === 'resolved') this.dispatch(linked, { type: 'rollback-progress', deploymentId: d.id, status: rb.status, ...detail });
+      }
     });
   }
 
@@ -130,8 +136,11 @@ export class IncidentService {
       uow.transaction(() => {
         const before = sloStates.get(o.service, o.slo);
         const error = o.reading.error ?? null;
-        sloStates.put({ service: o.service, slo: o.slo, evaluatedAt: clock(), evaluation: error && before ? before.evaluation : o.reading, error, trafficStopped: Boolean(o.trafficStopped) });
-        this.announceChanges(o, before?.error ?? null, before?.trafficStopped ?? false);
+        // Without a verdict this tick (a backend error), what was known about traffic stays known.
+        const stoppedBefore = before?.trafficStopped ?? false;
+        const trafficStopped = o.trafficStopped ?? stoppedBefore;
+        sloStates.put({ service: o.service, slo: o.slo, evaluatedAt: clock(), evaluation: error && before ? before.evaluation : o.reading, error, trafficStopped });
+        this.announceChanges({ ...o, trafficStopped }, before?.error ?? null, stoppedBefore);
         if (error) return; // an outage of the backend says nothing about the service
         this.apply(o.service, o.slo, 'slo', worstOf(o.reading.alerts), {
           objective: o.reading.objective,
@@ -146,11 +155,20 @@ export class IncidentService {
     }
   }
 
-  /** Alerts from Alertmanager: the same incidents, without burn rates of our own. */
+  /**
+   * Alerts from Alertmanager: the same incidents, without burn rates of our own. Sloth sends a
+   * page and a ticket alert per SLO; the incident fires while any of them does, at the worst.
+   */
   alertmanager(alerts: readonly ExternalAlert[]): void {
     for (const a of alerts) {
-      this.deps.uow.transaction(() =>
-        this.apply(a.service, a.name, 'alertmanager', a.status === 'firing' ? a.severity : undefined, {
+      this.deps.uow.transaction(() => {
+        const open = this.deps.incidents.firing(a.service, a.name);
+        const active = new Set(open?.snapshot.firingAlerts ?? []);
+        const key = `${a.severity}:${a.alert ?? a.name}`;
+        if (a.status === 'firing') active.add(key);
+        else active.delete(key);
+        const severity = worstOf([...active].map((k) => ({ severity: k.slice(0, k.indexOf(':')) as Severity })));
+        this.apply(a.service, a.name, 'alertmanager', severity, {
           objective: null,
           period: null,
           burnRate: {},
@@ -158,8 +176,9 @@ export class IncidentService {
           alerts: [],
           runbook: a.runbook,
           summary: a.summary,
-        }, false),
-      );
+          firingAlerts: [...active].sort(),
+        }, false);
+      });
     }
   }
 

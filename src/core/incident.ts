@@ -35,6 +35,8 @@ export interface IncidentSnapshot {
   /** Alertmanager's summary annotation, for alerts that come from there. */
   summary: string | null;
   changes: RecentChange[];
+  /** Alertmanager incidents: the alerts that fire now, as `severity:alertname`. */
+  firingAlerts?: string[];
   /** Flag changes of the service's flags in the last day. */
   flagChanges?: { changeId: number; flag: string; what: string; by: string; at: string }[];
   /** The service's flags (services.<name>.flags) and whether each is on (null: not known here). */
@@ -82,7 +84,8 @@ export interface IncidentStore {
   firing(service: string, slo: string): Incident | undefined;
   /** Firing incidents, of one service or all. */
   allFiring(service?: string): Incident[];
-  byRollback(deploymentId: number): Incident | undefined;
+  /** Incidents a rollback deploy is recorded on, newest first. */
+  linkedTo(deploymentId: number): Incident[];
   save(incident: Incident): void;
 }
 

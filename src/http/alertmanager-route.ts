@@ -32,6 +32,7 @@ export function toExternalAlert(alert: z.infer<typeof payloadSchema>['alerts'][n
   return {
     service,
     name: labels.sloth_slo ?? labels.slo ?? labels.alertname ?? 'alert',
+    ...(labels.alertname ? { alert: labels.alertname } : {}),
     status: alert.status,
     severity: ['page', 'critical'].includes(severity.toLowerCase()) ? 'page' : 'ticket',
     summary: annotations.summary ?? annotations.description ?? labels.alertname ?? null,

@@ -48,7 +48,7 @@ function buttons(card: IncidentCard) {
   if (card.status !== 'firing') return runbook && Blocks.Actions().elements(runbook);
   const rb = card.snapshot.rollback;
   const rollback =
-    rb && !card.rollback
+    rb && (!card.rollback || card.rollback.status === 'failed')
       ? Elements.Button({ text: `Roll back ${card.service} to ${rb.to}`, actionId: ACTION_INCIDENT_ROLLBACK, value }).danger().confirm(
           Bits.ConfirmationDialog({ title: 'Roll back?', text: `Roll back ${Md.bold(card.service)} in ${card.environment} from ${Md.bold(rb.from)} to ${Md.bold(rb.to)}?`, confirm: 'Roll back', deny: 'Cancel' }).danger(),
         )

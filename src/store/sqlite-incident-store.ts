@@ -45,7 +45,7 @@ export function createSqliteIncidentStore(db: Db): IncidentStore {
   const byId = db.prepare('SELECT * FROM incidents WHERE id = ?');
   const firing = db.prepare(`SELECT * FROM incidents WHERE service = ? AND slo = ? AND status = 'firing'`);
   const allFiring = db.prepare(`SELECT * FROM incidents WHERE status = 'firing' AND (@service IS NULL OR service = @service) ORDER BY id`);
-  const byRollback = db.prepare(`SELECT * FROM incidents WHERE json_extract(rollback, '$.deploymentId') = ? ORDER BY id DESC LIMIT 1`);
+  const linkedTo = db.prepare(`SELECT * FROM incidents WHERE json_extract(rollback, '$.deploymentId') = ? ORDER BY id DESC`);
   const update = db.prepare(`UPDATE incidents SET status = @status, severity = @severity, snapshot = @snapshot, revision = @revision,
     acknowledged_by = @acknowledgedBy, rollback = @rollback, releases_paused_by = @releasesPausedBy, resolved_at = @resolvedAt WHERE id = @id`);
   const one = (row: unknown) => (row ? toIncident(row as IncidentRow) : undefined);
@@ -62,7 +62,7 @@ export function createSqliteIncidentStore(db: Db): IncidentStore {
     get: (id) => one(byId.get(id)),
     firing: (service, slo) => one(firing.get(service, slo)),
     allFiring: (service) => (allFiring.all({ service: service ?? null }) as IncidentRow[]).map(toIncident),
-    byRollback: (deploymentId) => one(byRollback.get(deploymentId)),
+    linkedTo: (deploymentId) => (linkedTo.all(deploymentId) as IncidentRow[]).map(toIncident),
     save(i) {
       update.run({
         id: i.id,

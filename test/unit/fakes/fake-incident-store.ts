@@ -15,7 +15,7 @@ const copy = (i: Incident): Incident => ({
 /**
  * An in-memory IncidentStore with the SQLite one's rules: IDs count from 1, a new incident is
  * firing at revision 0 with nothing done about it, at most one firing incident per service and
- * SLO (the partial unique index: ConflictError on create, an error on save), `byRollback` finds
+ * SLO (the partial unique index: ConflictError on create, an error on save), `linkedTo` finds
  * the newest incident linked to a deploy, `save` changes only what changes over an incident's
  * life (an unknown ID changes nothing, like an UPDATE of no row), and reads return copies.
  */
@@ -61,9 +61,8 @@ export class FakeIncidentStore implements IncidentStore {
     return this.rows.filter((i) => i.status === 'firing' && (service === undefined || i.service === service)).map(copy);
   }
 
-  byRollback(deploymentId: number): Incident | undefined {
-    const found = [...this.rows].reverse().find((i) => i.rollback?.deploymentId === deploymentId);
-    return found && copy(found);
+  linkedTo(deploymentId: number): Incident[] {
+    return [...this.rows].reverse().filter((i) => i.rollback?.deploymentId === deploymentId).map(copy);
   }
 
   save(incident: Incident): void {

@@ -129,7 +129,7 @@ describe('incidentFlow.transition', () => {
       ['rolling back #31', 'progress #31 deploying', rollingBack('deploying'), {}, [], []],
       ['rolling back #31', 'progress #31 succeeded', rollingBack('deploying'), { revision: 3, rollback: { ...ROLLBACK_31, status: 'succeeded' } }, ['slack:message.update:card.r3', 'slack:message.reply:reply.rollback.31.succeeded'], []],
       ['rolling back #31', 'progress #31 failed', rollingBack('deploying'), { revision: 3, rollback: { ...ROLLBACK_31, status: 'failed' } }, ['slack:message.update:card.r3', 'slack:message.reply:reply.rollback.31.failed'], []],
-      ['rolling back #31', 'progress #31 requested', rollingBack('deploying'), { revision: 3, rollback: { ...ROLLBACK_31, status: 'requested' } }, ['slack:message.update:card.r3'], []],
+      ['rolling back #31', 'progress #31 requested', rollingBack('deploying'), {}, [], []],
       ['rolling back #31', 'progress #99 deploying', rollingBack('deploying'), {}, [], []],
       ['firing, no rollback', 'progress #31 deploying', firing, {}, [], []],
       ['firing', 'releases-paused', firing, { revision: 1, releasesPausedBy: BOB }, ['slack:message.update:card.r1', 'slack:message.reply:reply.releases-paused'], ['incident.releases-paused']],
@@ -263,7 +263,7 @@ describe('incidentFlow.transition', () => {
 
     // The flow has no `status === 'firing'` guard for these (flows/incident-flow.ts, `case 'opened'`,
     // `case 'rollback-started'`, `case 'rollback-refused'`, `case 'releases-paused'`).
-    it.failing.each<EventName>(['opened', 'rollback-started #32', 'rollback-refused', 'releases-paused'])('ignores %s', unchangedOn);
+    it.each<EventName>(['opened', 'rollback-started #32', 'rollback-refused', 'releases-paused'])('ignores %s', unchangedOn);
 
     it('still hears how its rollback ends, and says it', () => {
       const result = incidentFlow.transition(resolved, EVENTS['progress #31 succeeded'], NOW);

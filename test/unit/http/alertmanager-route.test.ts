@@ -45,6 +45,7 @@ describe('toExternalAlert', () => {
     expect(toExternalAlert(alert({ app: 'web', service: 'api', alertname: 'WebDown' }), 'app')).toEqual({
       service: 'web',
       name: 'WebDown',
+      alert: 'WebDown',
       status: 'firing',
       severity: 'ticket',
       summary: 'WebDown',
@@ -150,7 +151,7 @@ describe('POST /alerts/alertmanager', () => {
     expect(received).toEqual([
       [
         { service: 'api', name: 'availability', status: 'firing', severity: 'page', summary: 'api burns its budget', runbook: 'https://runbooks.example.com/api' },
-        { service: 'web', name: 'WebDown', status: 'resolved', severity: 'ticket', summary: 'WebDown', runbook: null },
+        { service: 'web', name: 'WebDown', alert: 'WebDown', status: 'resolved', severity: 'ticket', summary: 'WebDown', runbook: null },
       ],
     ]);
   });
