@@ -1,7 +1,7 @@
 import type { FlagService } from '../flows/flag-service';
 import type { ShipmateConfig } from '../src/core/config';
 import { ValidationError } from '../src/core/errors';
-import type { FlagChange, FlagState, FlagStore, FlagValue } from '../src/core/flags';
+import type { FlagChange, FlagState, FlagStore, FlagValue, TargetingRule } from '../src/core/flags';
 import { parseWhen } from '../src/core/schedule';
 import type { Actor } from '../src/core/types';
 import type { Reply } from './reply';
@@ -28,6 +28,8 @@ const flagUsage = [
   '`/flag show <key>`  one flag in every environment',
   '`/flag <key> on|off [environment] [--at <time>]`  turn it on or off, now or later ("tomorrow 10:00")',
   '`/flag <key> rollout 25% [environment] [--at <time>]`  serve it to a share of users, sticky per user',
+  '`/flag <key> target <attribute> is|in|matches <value[,value…]> serve <variant> [environment]`  a targeting rule, tried in order',
+  '`/flag <key> untarget [environment]`  remove its targeting rules',
   '`/flag create <key> [--type boolean|string|number|json] [--variants "a=1,b=2"] [--default a] [--off b] [--description "…"]`',
 ].join('\n');
 
@@ -75,7 +77,20 @@ function parseFlag(text: string): FlagInput {
     if (extra.length > 0) throw new UsageError(`\`/flag ${key} rollout ${third}\` takes at most an environment.`);
     return { action: 'change', key, change: { kind: 'rollout', percentage }, ...(fourth ? { environment: fourth } : {}), ...(at ? { at } : {}) };
   }
-  throw new UsageError(`Say what to do with ${key}: \`/flag ${key} on\`, \`/flag ${key} off\` or \`/flag ${key} rollout 25%\`.`);
+  if (second === 'untarget') {
+    if (fourth) throw new UsageError(`\`/flag ${key} untarget\` takes at most an environment.`);
+    return { action: 'change', key, change: { kind: 'clear-rules' }, ...(third ? { environment: third } : {}), ...(at ? { at } : {}) };
+  }
+  if (second === 'target') {
+    const [attribute, op, values, serve, variant, environment, ...rest] = words.slice(2);
+    const ops: Record<string, TargetingRule['op']> = { is: 'equals', equals: 'equals', in: 'in', matches: 'matches' };
+    if (!attribute || !op || !ops[op] || !values || serve !== 'serve' || !variant || rest.length > 0) {
+      throw new UsageError(`A rule reads \`/flag ${key} target plan in pro,enterprise serve on [environment]\` (is, in or matches).`);
+    }
+    const rule: TargetingRule = { attribute, op: ops[op]!, values: ops[op] === 'in' ? values.split(',').map((v) => v.trim()).filter(Boolean) : [values], variant };
+    return { action: 'change', key, change: { kind: 'add-rule', rule }, ...(environment ? { environment } : {}), ...(at ? { at } : {}) };
+  }
+  throw new UsageError(`Say what to do with ${key}: \`/flag ${key} on\`, \`/flag ${key} off\`, \`/flag ${key} rollout 25%\` or \`/flag ${key} target …\`.`);
 }
 
 /** "on=true,off=false" -> variants, each value read as JSON when it is JSON, else as a string. */
@@ -105,7 +120,8 @@ function parseVariants(text: string | undefined, type: FlagState['type']): Recor
 
 function line(f: FlagState): string {
   const rollout = f.rollout ? `, ${f.rollout.percentage}% get ${f.rollout.variant}` : '';
-  return `*${f.key}* in ${f.environment}: ${f.enabled ? ':large_green_circle: on' : ':white_circle: off'}${rollout} (serves ${f.enabled ? (f.rollout ? `${f.rollout.variant}/${f.defaultVariant}` : f.defaultVariant) : f.offVariant})${f.description ? ` — ${f.description}` : ''}`;
+  const rules = f.rules.length ? `, rules: ${f.rules.map((r) => `${r.attribute} ${r.op} ${r.values.join(',')} → ${r.variant}`).join('; ')}` : '';
+  return `*${f.key}* in ${f.environment}: ${f.enabled ? ':large_green_circle: on' : ':white_circle: off'}${rollout}${rules} (serves ${f.enabled ? (f.rollout ? `${f.rollout.variant}/${f.defaultVariant}` : f.defaultVariant) : f.offVariant})${f.description ? ` — ${f.description}` : ''}`;
 }
 
 /** `/flag`: list, show, create and change feature flags. */
@@ -142,7 +158,7 @@ export const flagCommand = {
       }
       case 'change': {
         const environment = input.environment ?? (environments.length === 1 ? environments[0]! : undefined);
-        if (!environment) throw new UsageError(`Which environment? Flags have ${environments.join(', ') || 'none (declare flags.environments)'}: \`/flag ${input.key} ${input.change.kind === 'rollout' ? `rollout ${input.change.percentage}%` : input.change.kind === 'enable' ? 'on' : 'off'} ${environments.at(-1) ?? 'prod'}\`.`);
+        if (!environment) throw new UsageError(`Which environment? Flags have ${environments.join(', ') || 'none (declare flags.environments)'}: add it at the end, e.g. \`/flag ${input.key} on ${environments.at(-1) ?? 'prod'}\`.`);
         const scheduledFor = input.at ? parseWhen(input.at, deps.now(), deps.config.timezone) : undefined;
         const { change, duplicate } = deps.flagService.request({ flag: input.key, environment, change: input.change, requestKey: invocation.requestKey, ...(scheduledFor ? { scheduledFor } : {}) }, invocation.actor);
         const where = change.channel.startsWith('#') ? change.channel : `<#${change.channel}>`;

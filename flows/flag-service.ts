@@ -1,7 +1,7 @@
 import { type ApprovalPolicy, decideApproval, decideRejection } from '../src/core/approval-policy';
 import type { Clock } from '../src/core/clock';
 import { ConflictError, NotFoundError, ValidationError } from '../src/core/errors';
-import type { FlagBackend, FlagChange, FlagChangeRecord, FlagChangeStore, FlagSnapshot, FlagState, FlagStore, FlagValue } from '../src/core/flags';
+import type { FlagBackend, FlagChange, FlagChangeRecord, FlagChangeStore, FlagSnapshot, FlagState, FlagStore, FlagValue, TargetingRule } from '../src/core/flags';
 import type { AuditLog, QueuedEffect, UnitOfWork } from '../src/core/ports';
 import type { Actor } from '../src/core/types';
 import type { EffectHandler } from './effect-worker';
@@ -54,7 +54,7 @@ const KEY = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 /** The variant the flag serves when on: the rollout's, or the default when there is no rollout. */
 const onVariantOf = (f: FlagState): string => f.rollout?.variant ?? f.defaultVariant;
 
-export const snapshotOf = (f: FlagState): FlagSnapshot => ({ enabled: f.enabled, rollout: f.rollout?.percentage ?? null });
+export const snapshotOf = (f: FlagState): FlagSnapshot => ({ enabled: f.enabled, rollout: f.rollout?.percentage ?? null, rules: f.rules });
 
 /**
  * A rollout sends its share of targeting keys to the on variant and the rest to the off
@@ -62,7 +62,13 @@ export const snapshotOf = (f: FlagState): FlagSnapshot => ({ enabled: f.enabled,
  */
 export function withSnapshot(f: FlagState, s: FlagSnapshot): FlagState {
   const on = onVariantOf(f);
-  return { ...f, enabled: s.enabled, rollout: s.rollout === null ? null : { percentage: s.rollout, variant: on }, defaultVariant: s.rollout === null ? on : f.offVariant };
+  return {
+    ...f,
+    enabled: s.enabled,
+    rollout: s.rollout === null ? null : { percentage: s.rollout, variant: on },
+    defaultVariant: s.rollout === null ? on : f.offVariant,
+    rules: s.rules ?? f.rules,
+  };
 }
 
 /** What the flag is after the change. A rollout turns the flag on: a rollout of a flag that is off serves nobody. */
@@ -74,8 +80,29 @@ export function target(before: FlagSnapshot, change: FlagChange): FlagSnapshot {
       return { ...before, enabled: false };
     case 'rollout':
       return { enabled: true, rollout: change.percentage };
+    case 'add-rule':
+      return { ...before, rules: [...(before.rules ?? []), change.rule] };
+    case 'clear-rules':
+      return { ...before, rules: [] };
     case 'restore':
       return change.state;
+  }
+}
+
+/** Patterns with a quantified group inside a quantified group can take exponential time on a near miss. */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]/;
+
+function checkRule(rule: TargetingRule, flag: FlagState | undefined): void {
+  if (flag && !Object.hasOwn(flag.variants, rule.variant)) throw new ValidationError(`${flag.key} has no variant "${rule.variant}"; its variants: ${Object.keys(flag.variants).join(', ')}.`);
+  if (rule.op !== 'matches') return;
+  const pattern = rule.values[0] ?? '';
+  try {
+    new RegExp(pattern);
+  } catch (error) {
+    throw new ValidationError(`"${pattern}" is not a regular expression: ${(error as Error).message}.`);
+  }
+  if (pattern.length > 200 || NESTED_QUANTIFIER.test(pattern)) {
+    throw new ValidationError(`"${pattern}" could take very long to match (a repeated group inside a repetition, or over 200 characters); write it without nesting, e.g. ^[a-z]+@example\\.com$.`);
   }
 }
 
@@ -123,6 +150,10 @@ export class FlagService {
     if (backend === 'builtin' && !flags.get(input.flag, input.environment)) {
       throw new NotFoundError(`There is no flag "${input.flag}" in ${input.environment}. \`/flag list ${input.environment}\` shows them; \`/flag create ${input.flag}\` makes one.`);
     }
+    if ((input.change.kind === 'add-rule' || input.change.kind === 'clear-rules') && backend !== 'builtin') {
+      throw new ValidationError(`Targeting rules of flags in ${input.environment} live in the flag system there; edit them in its UI.`);
+    }
+    if (input.change.kind === 'add-rule') checkRule(input.change.rule, flags.get(input.flag, input.environment));
     if (input.change.kind === 'rollout' && !(input.change.percentage >= 0 && input.change.percentage <= 100)) {
       throw new ValidationError(`A rollout is a percentage from 0 to 100, not ${input.change.percentage}.`);
     }

@@ -42,6 +42,9 @@ export type FlagChange =
   | { kind: 'enable' }
   | { kind: 'disable' }
   | { kind: 'rollout'; percentage: number }
+  /** Adds a targeting rule after the existing ones (builtin flags). */
+  | { kind: 'add-rule'; rule: TargetingRule }
+  | { kind: 'clear-rules' }
   /** Puts back a state as it was before another change: what Undo does. */
   | { kind: 'restore'; state: FlagSnapshot };
 
@@ -49,6 +52,8 @@ export type FlagChange =
 export interface FlagSnapshot {
   enabled: boolean;
   rollout: number | null;
+  /** Builtin flags only: their targeting rules. */
+  rules?: TargetingRule[];
 }
 
 export type FlagChangeStatus = 'scheduled' | 'awaiting_approval' | 'applying' | 'applied' | 'failed' | 'rejected' | 'expired';

@@ -7,7 +7,8 @@ export const ACTION_APPROVE_FLAG = 'flag_approve';
 export const ACTION_REJECT_FLAG = 'flag_reject';
 export const ACTION_UNDO_FLAG = 'flag_undo';
 
-export const describeSnapshot = (s: FlagSnapshot): string => `${s.enabled ? 'on' : 'off'}${s.rollout === null ? '' : `, ${s.rollout}% rollout`}`;
+export const describeSnapshot = (s: FlagSnapshot): string =>
+  `${s.enabled ? 'on' : 'off'}${s.rollout === null ? '' : `, ${s.rollout}% rollout`}${s.rules?.length ? `, ${s.rules.length} targeting rule${s.rules.length > 1 ? 's' : ''}` : ''}`;
 
 /** "turn on", "roll out to 25%": what a change does, as people say it. */
 export function describeChange(change: FlagChange): string {
@@ -18,6 +19,12 @@ export function describeChange(change: FlagChange): string {
       return 'turn off';
     case 'rollout':
       return `roll out to ${change.percentage}%`;
+    case 'add-rule': {
+      const { attribute, op, values, variant } = change.rule;
+      return `serve ${variant} when ${attribute} ${op === 'equals' ? 'is' : op} ${values.join(', ')}`;
+    }
+    case 'clear-rules':
+      return 'remove the targeting rules';
     case 'restore':
       return `restore (${describeSnapshot(change.state)})`;
   }

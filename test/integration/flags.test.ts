@@ -123,4 +123,20 @@ describe('feature flags', () => {
     expect(await flag('create Bad_Key')).toContain('is not a flag key');
     expect(h.shipmate.db.prepare('SELECT COUNT(*) FROM flag_changes').pluck().get()).toBe(0);
   });
+
+  it('serves targeting rules in order before the rollout, refuses a pattern that could hang, and undoes a rule', async () => {
+    await flag('create new-checkout');
+    await flag('new-checkout rollout 0% staging');
+    expect(await flag('new-checkout target plan in pro,enterprise serve on staging')).toContain('is being applied');
+    await h.settle();
+    const app = await client(STAGING_KEY);
+    expect(await app.getBooleanDetails('new-checkout', false, { targetingKey: 'u1', plan: 'pro' })).toMatchObject({ value: true, reason: 'TARGETING_MATCH' });
+    expect(await app.getBooleanDetails('new-checkout', true, { targetingKey: 'u1', plan: 'free' })).toMatchObject({ value: false, reason: 'SPLIT' });
+    expect(await flag("new-checkout target email matches '(a+)+$' serve on staging")).toContain('could take very long to match');
+    expect(await flag('new-checkout target plan in pro serve blue staging')).toContain('new-checkout has no variant "blue"; its variants: on, off.');
+    expect(await flag('show new-checkout')).toContain('rules: plan in pro,enterprise → on');
+    await h.click('flag_undo', '2', { userId: 'U0BOB' });
+    await h.settle();
+    expect(await app.getBooleanValue('new-checkout', true, { targetingKey: 'u1', plan: 'pro' })).toBe(false);
+  });
 });
