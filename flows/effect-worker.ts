@@ -25,6 +25,9 @@ export interface EffectWorkerDeps {
 
 const LANES: Lane[] = ['slack', 'work', 'timer'];
 
+/** Tries of a work effect before it is given up on (Slack messages are retried for as long as it takes). */
+export const DEFAULT_MAX_ATTEMPTS = 10;
+
 /** Exponential backoff: 1s, 2s, 4s ... capped at 5 minutes. */
 export function backoffMs(attempt: number): number {
   return Math.min(300_000, 1000 * 2 ** Math.max(0, attempt - 1));
@@ -129,7 +132,7 @@ export class EffectWorker {
     const retryable = !(error instanceof ExternalServiceError) || error.retryable;
     const context = { effect: effect.idempotencyKey, attempts, err: message };
     // Slack messages are delayed, never dropped, while Slack may still take them.
-    if (retryable && (effect.lane === 'slack' || attempts < (this.deps.maxAttempts ?? 10))) {
+    if (retryable && (effect.lane === 'slack' || attempts < (this.deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS))) {
       const wait = (error instanceof ExternalServiceError && error.retryAfterMs) || backoffMs(attempts);
       this.deps.queue.retryLater(effect.id, new Date(this.deps.clock().getTime() + wait), message);
       this.deps.log.warn({ ...context, retryInMs: wait }, 'effect failed; will retry');

@@ -1,10 +1,11 @@
 import { type ApprovalPolicy, decideApproval, decideRejection } from '../src/core/approval-policy';
 import type { Clock } from '../src/core/clock';
-import { ConflictError, NotFoundError, ValidationError } from '../src/core/errors';
+import { ConflictError, ExternalServiceError, NotFoundError, ValidationError } from '../src/core/errors';
 import type { FlagBackend, FlagChange, FlagChangeRecord, FlagChangeStore, FlagSnapshot, FlagState, FlagStore, FlagValue, TargetingRule } from '../src/core/flags';
 import type { AuditLog, QueuedEffect, UnitOfWork } from '../src/core/ports';
 import type { Actor } from '../src/core/types';
-import type { EffectHandler } from './effect-worker';
+import { patternProblem } from '../src/core/flag-evaluation';
+import { DEFAULT_MAX_ATTEMPTS, type EffectHandler } from './effect-worker';
 import { type ApplyPayload, type FlagChangeEvent, flagChangeFlowId } from './flag-change-flow';
 import type { FlowRunner } from './flow-runner';
 
@@ -89,21 +90,12 @@ export function target(before: FlagSnapshot, change: FlagChange): FlagSnapshot {
   }
 }
 
-/** Patterns with a quantified group inside a quantified group can take exponential time on a near miss. */
-const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]/;
-
 function checkRule(rule: TargetingRule, flag: FlagState | undefined): void {
   if (flag && !Object.hasOwn(flag.variants, rule.variant)) throw new ValidationError(`${flag.key} has no variant "${rule.variant}"; its variants: ${Object.keys(flag.variants).join(', ')}.`);
   if (rule.op !== 'matches') return;
   const pattern = rule.values[0] ?? '';
-  try {
-    new RegExp(pattern);
-  } catch (error) {
-    throw new ValidationError(`"${pattern}" is not a regular expression: ${(error as Error).message}.`);
-  }
-  if (pattern.length > 200 || NESTED_QUANTIFIER.test(pattern)) {
-    throw new ValidationError(`"${pattern}" could take very long to match (a repeated group inside a repetition, or over 200 characters); write it without nesting, e.g. ^[a-z]+@example\\.com$.`);
-  }
+  const problem = patternProblem(pattern);
+  if (problem) throw new ValidationError(`The pattern "${pattern}" is refused: ${problem}. Write it without nesting, e.g. ^[a-z]+@example\\.com$.`);
 }
 
 const describe = (s: FlagSnapshot) => `${s.enabled ? 'on' : 'off'}${s.rollout === null ? '' : ` for ${s.rollout}% of targeting keys`}`;
@@ -251,7 +243,10 @@ export class FlagService {
         return { type: 'applied', before: after.before, summary: `${c.flag} is ${describe(after.now)} in ${c.environment}.` };
       } catch (error) {
         if (error instanceof ValidationError || error instanceof NotFoundError) return { type: 'failed', error: error.userMessage };
-        throw error; // the worker retries transient failures of external systems
+        // A passing failure is tried again (same key); a final one, or the last try, ends the change as failed.
+        const retryable = !(error instanceof ExternalServiceError) || error.retryable;
+        if (retryable && effect.attempts + 1 < DEFAULT_MAX_ATTEMPTS) throw error;
+        return { type: 'failed', error: error instanceof Error ? error.message : String(error) };
       }
     };
   }

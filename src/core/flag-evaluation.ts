@@ -46,15 +46,29 @@ function textOf(value: unknown): string | undefined {
 
 const compiled = new Map<string, RegExp | null>();
 
-/** A rule's pattern, compiled once; null when it is not a valid regular expression. */
+/** Patterns with a quantified group inside a quantified group can take exponential time on a near miss. */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]/;
+export const MAX_PATTERN_LENGTH = 200;
+
+/**
+ * Why a targeting pattern is refused, or undefined when it is fine: not a regular expression,
+ * too long, or shaped to backtrack for ever (apps send the contexts, and OFREP keys are often public).
+ */
+export function patternProblem(source: string): string | undefined {
+  if (source.length > MAX_PATTERN_LENGTH) return `it is over ${MAX_PATTERN_LENGTH} characters`;
+  if (NESTED_QUANTIFIER.test(source)) return 'a repeated group inside a repetition could take very long to match';
+  try {
+    new RegExp(source);
+  } catch (error) {
+    return `it is not a regular expression (${(error as Error).message})`;
+  }
+  return undefined;
+}
+
+/** A rule's pattern, compiled once; null when it is refused (see patternProblem): such a rule never matches. */
 function patternOf(source: string): RegExp | null {
   if (!compiled.has(source)) {
-    let pattern: RegExp | null;
-    try {
-      pattern = new RegExp(source);
-    } catch {
-      pattern = null;
-    }
+    const pattern = patternProblem(source) === undefined ? new RegExp(source) : null;
     if (compiled.size >= 1_000) compiled.clear();
     compiled.set(source, pattern);
   }

@@ -10,6 +10,12 @@ export const ACTION_INCIDENT_FLAG_OFF = 'incident_flag_off';
 
 const WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'];
 
+/** Slack refuses a message whose section text passes 3000 characters or a button text 75: nothing of it would show. */
+const SECTION_LIMIT = 2900;
+const BUTTON_LIMIT = 75;
+const MAX_CHANGES = 10;
+const fit = (text: string, limit = SECTION_LIMIT): string => (text.length <= limit ? text : `${text.slice(0, limit - 1)}…`);
+
 const burn = (rate: number | null | undefined): string => (rate === null || rate === undefined ? 'no data' : `${Number(rate.toPrecision(3))}×`);
 
 function burnLine(card: IncidentCard): string {
@@ -30,7 +36,10 @@ function changesLine(card: IncidentCard): string {
   const deploys = changes.map((c) => `• deploy ${Md.codeInline(c.version)} ${c.status}${c.rollbackFrom ? ` (rollback from ${c.rollbackFrom})` : ''} by ${Md.user(c.by)} ${slackDate(c.at)}`);
   const flags = flagChanges.map((f) => `• flag ${Md.codeInline(f.flag)} ${escapeMrkdwn(f.what)} by ${Md.user(f.by)} ${slackDate(f.at)}`);
   if (deploys.length + flags.length === 0) return 'No deploys or flag changes of this service in the last 24 hours.';
-  return `Changes in the last 24 hours:\n${[...deploys, ...flags].join('\n')}`;
+  const all = [...deploys, ...flags];
+  const shown = all.slice(0, MAX_CHANGES);
+  const more = all.length > shown.length ? `\n…and ${all.length - shown.length} more` : '';
+  return fit(`Changes in the last 24 hours:\n${shown.join('\n')}${more}`);
 }
 
 function statusLines(card: IncidentCard): string[] {
@@ -49,13 +58,13 @@ function buttons(card: IncidentCard) {
   const rb = card.snapshot.rollback;
   const rollback =
     rb && (!card.rollback || card.rollback.status === 'failed')
-      ? Elements.Button({ text: `Roll back ${card.service} to ${rb.to}`, actionId: ACTION_INCIDENT_ROLLBACK, value }).danger().confirm(
+      ? Elements.Button({ text: fit(`Roll back ${card.service} to ${rb.to}`, BUTTON_LIMIT), actionId: ACTION_INCIDENT_ROLLBACK, value }).danger().confirm(
           Bits.ConfirmationDialog({ title: 'Roll back?', text: `Roll back ${Md.bold(card.service)} in ${card.environment} from ${Md.bold(rb.from)} to ${Md.bold(rb.to)}?`, confirm: 'Roll back', deny: 'Cancel' }).danger(),
         )
       : undefined;
   const pause = card.releasesPausedBy
     ? undefined
-    : Elements.Button({ text: `Pause releases of ${card.service}`, actionId: ACTION_INCIDENT_PAUSE, value }).confirm(
+    : Elements.Button({ text: fit(`Pause releases of ${card.service}`, BUTTON_LIMIT), actionId: ACTION_INCIDENT_PAUSE, value }).confirm(
         Bits.ConfirmationDialog({ title: 'Pause releases?', text: `Lock ${Md.bold(card.service)} in ${card.environment}: new deploys are refused until someone unlocks it.`, confirm: 'Pause', deny: 'Cancel' }),
       );
   const ack = card.acknowledgedBy ? undefined : Elements.Button({ text: 'Acknowledge', actionId: ACTION_INCIDENT_ACK, value }).primary();
@@ -64,7 +73,7 @@ function buttons(card: IncidentCard) {
     .filter((f) => f.enabled !== false)
     .slice(0, 2)
     .map((f) =>
-      Elements.Button({ text: `Turn off ${f.key}`, actionId: `${ACTION_INCIDENT_FLAG_OFF}:${f.key}`, value: `${card.incidentId}:${f.key}` }).confirm(
+      Elements.Button({ text: fit(`Turn off ${f.key}`, BUTTON_LIMIT), actionId: `${ACTION_INCIDENT_FLAG_OFF}:${f.key}`, value: `${card.incidentId}:${f.key}` }).confirm(
         Bits.ConfirmationDialog({ title: 'Turn the flag off?', text: `Turn off ${Md.bold(f.key)} in ${card.environment} for everyone, now?`, confirm: 'Turn off', deny: 'Cancel' }).danger(),
       ),
     );
@@ -76,12 +85,12 @@ export function renderIncidentCard(card: IncidentCard): RenderedMessage {
   const headline = firing
     ? `${card.severity === 'page' ? ':rotating_light:' : ':warning:'} ${Md.bold(card.service)}: ${Md.codeInline(card.slo)} is burning error budget (${card.severity})`
     : `:white_check_mark: ${Md.bold(card.service)}: ${Md.codeInline(card.slo)} resolved`;
-  const summary = card.snapshot.summary ? escapeMrkdwn(card.snapshot.summary) : undefined;
+  const summary = card.snapshot.summary ? escapeMrkdwn(fit(card.snapshot.summary, 500)) : undefined;
   const budget = budgetLine(card);
   return {
     text: `${card.service} ${card.slo}: ${firing ? `burning (${card.severity})` : 'resolved'}`,
     blocks: blocks(
-      Blocks.Section({ text: [headline, summary, burnLine(card), budget].filter(Boolean).join('\n') }),
+      Blocks.Section({ text: fit([headline, summary, burnLine(card), budget].filter(Boolean).join('\n')) }),
       Blocks.Section({ text: changesLine(card) }),
       Blocks.Context().elements(`Incident #${card.incidentId} · ${statusLines(card).join(' · ')}`),
       buttons(card),

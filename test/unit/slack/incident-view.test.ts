@@ -210,3 +210,18 @@ describe('renderIncidentCard', () => {
     expect(render(card(overrides)).text).toBe(text);
   });
 });
+
+describe('Slack size limits', () => {
+  it('keeps sections under 3000 characters and buttons under 75, however many changes and however long the names', () => {
+    const sha = 'a'.repeat(40);
+    const changes = Array.from({ length: 25 }, (_, i) => ({ deploymentId: i + 1, version: `${sha.slice(0, 39)}${i % 10}`, status: 'succeeded', by: 'U0ALICE1', at: '2026-11-23T09:00:00.000Z', rollbackFrom: sha }));
+    const rendered = renderIncidentCard(
+      card({ service: 'checkout-payments-gateway' }, { changes, summary: 'x'.repeat(5000), rollback: { from: sha, to: `${sha.slice(0, 39)}b` } }),
+    );
+    const sections = (rendered.blocks as { type: string; text?: { text: string } }[]).filter((b) => b.type === 'section');
+    for (const s of sections) expect(s.text!.text.length).toBeLessThanOrEqual(3000);
+    expect(JSON.stringify(rendered.blocks)).toContain('…and 15 more');
+    const buttons = (rendered.blocks as { type: string; elements?: { text?: { text: string } }[] }[]).flatMap((b) => (b.type === 'actions' ? b.elements ?? [] : []));
+    for (const b of buttons) expect(b.text!.text.length).toBeLessThanOrEqual(75);
+  });
+});
