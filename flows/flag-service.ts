@@ -1,6 +1,6 @@
 import { type ApprovalPolicy, decideApproval, decideRejection } from '../src/core/approval-policy';
 import type { Clock } from '../src/core/clock';
-import { ConflictError, ExternalServiceError, NotFoundError, ValidationError } from '../src/core/errors';
+import { ConflictError, ExternalServiceError, NotFoundError, PermissionDeniedError, ValidationError } from '../src/core/errors';
 import type { FlagBackend, FlagChange, FlagChangeRecord, FlagChangeStore, FlagSnapshot, FlagState, FlagStore, FlagValue, TargetingRule } from '../src/core/flags';
 import type { AuditLog, QueuedEffect, UnitOfWork } from '../src/core/ports';
 import type { Actor } from '../src/core/types';
@@ -178,10 +178,24 @@ export class FlagService {
     });
   }
 
-  /** Undo: puts the flag back as it was before the change, at once. */
-  undo(changeId: number, actor: Actor, requestKey: string | null): { change: FlagChangeRecord; duplicate: boolean } {
+  /**
+   * Undo: puts the flag back as it was before the change, at once. Only the latest change of the
+   * flag can be undone (an older one would overwrite what came after), and where changes need
+   * approval, only by its requester or an approver.
+   */
+  async undo(changeId: number, actor: Actor, requestKey: string | null): Promise<{ change: FlagChangeRecord; duplicate: boolean }> {
     const c = this.require(changeId);
+    const earlier = requestKey ? this.deps.changes.findByRequestKey(requestKey) : undefined;
+    if (earlier) return { change: earlier, duplicate: true };
     if (c.status !== 'applied' || !c.before) throw new ConflictError(`Flag change #${c.id} is ${c.status.replace('_', ' ')}; only an applied change can be undone.`);
+    const latest = this.deps.changes.appliedSince(new Date(0), [c.flag]).find((x) => x.environment === c.environment);
+    if (latest && latest.id !== c.id) {
+      throw new ConflictError(`Flag change #${c.id} is not the latest change of ${c.flag} in ${c.environment} (#${latest.id} is): undo that one, or change the flag with /flag.`);
+    }
+    const policy = this.deps.policies.approval(c.environment);
+    if (policy && actor.userId !== c.requestedBy && !(await this.isApprover(policy, actor.userId))) {
+      throw new PermissionDeniedError(`Flags in ${c.environment} need approval, so only <@${c.requestedBy}>, who asked for change #${c.id}, or an approver can undo it.`);
+    }
     return this.request({ flag: c.flag, environment: c.environment, change: { kind: 'restore', state: c.before }, requestKey: requestKey ?? `undo:${c.id}:${actor.userId}`, skipApproval: true, undoOf: c.id }, actor);
   }
 
@@ -205,6 +219,12 @@ export class FlagService {
     const event: FlagChangeEvent = { type: 'rejected', by: userId, reason };
     this.deps.runner.dispatch(flagChangeFlowId(c.id), event);
     return `You ${decision.kind === 'withdrawn' ? 'withdrew' : 'rejected'} flag change #${c.id}.`;
+  }
+
+  private async isApprover(policy: ApprovalPolicy, userId: string): Promise<boolean> {
+    if (policy.approvers.users.includes(userId)) return true;
+    for (const group of policy.approvers.groups) if ((await this.deps.policies.groupMembers(group)).includes(userId)) return true;
+    return false;
   }
 
   private async approvalRequest(c: FlagChangeRecord, clicker: string) {
@@ -273,7 +293,9 @@ export class FlagService {
     }
     const now = target(before, c.change);
     const comment = `Shipmate flag change #${c.id} by ${c.requestedBy}`;
-    if (now.rollout !== null && now.rollout !== before.rollout) await backend.setRollout(c.flag, c.environment, now.rollout, comment);
+    // No rollout is everyone: backends keep a rollout strategy, so "none" is sent as 100%.
+    const rollout = now.rollout ?? (before.rollout !== null ? 100 : null);
+    if (rollout !== null && rollout !== before.rollout) await backend.setRollout(c.flag, c.environment, rollout, comment);
     if (now.enabled !== before.enabled || c.change.kind !== 'rollout') await backend.setEnabled(c.flag, c.environment, now.enabled, comment);
     return { before, now };
   }

@@ -32,8 +32,8 @@ export function registerFlagListeners(app: App, deps: FlagListenerDeps): void {
       await respond({ response_type: 'ephemeral', replace_original: false, ...renderReply(reply) });
     });
   button(ACTION_APPROVE_FLAG, (body, id) => deps.flagService.approve(id, body.user.id));
-  button(ACTION_UNDO_FLAG, (body, id) => {
-    const { change, duplicate } = deps.flagService.undo(id, { userId: body.user.id, source: 'button' }, `undo:${id}`);
+  button(ACTION_UNDO_FLAG, async (body, id) => {
+    const { change, duplicate } = await deps.flagService.undo(id, { userId: body.user.id, source: 'button' }, `undo:${id}`);
     return duplicate ? `Flag change #${id} was already undone (change #${change.id}).` : `Undoing flag change #${id} (change #${change.id}).`;
   });
 

@@ -96,6 +96,18 @@ describe('feature flags', () => {
     // Sticky: the same users get the same answer again.
     expect(await Promise.all(Array.from({ length: 400 }, (_, n) => on(n)))).toEqual(first);
     expect((await app.getBooleanDetails('new-checkout', false, {})).errorCode).toBe('TARGETING_KEY_MISSING');
+
+    // Where changes need approval, only the requester or an approver may undo one.
+    const answer = async (userId: string) => {
+      const before = h.emulator.callsTo('response_url').length;
+      const reply = h.emulator.waitFor('response_url', () => h.emulator.callsTo('response_url').length > before);
+      await h.click('flag_undo', '1', { userId });
+      return String((await reply).args.text);
+    };
+    expect(await answer('U0MALLORY')).toContain('only <@U0ALICE>, who asked for change #1, or an approver can undo it');
+    expect(await answer('U0ALICE')).toContain('Undoing flag change #1');
+    await h.settle();
+    expect(await on(first.indexOf(true))).toBe(false);
   });
 
   it('schedules a change with --at and applies it when its time comes', async () => {
