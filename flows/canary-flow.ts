@@ -146,7 +146,8 @@ function promote(d: Deployment, now: Date): Transition<Deployment> {
 
 /** Sends all traffic back to the baseline; the deploy ends when the deployer confirms. */
 function abort(d: Deployment, reason: string, actor: { by: string; source: Source } | undefined): Transition<Deployment> {
-  const run: CanaryRun = { ...d.canary!, status: 'aborting', reason, pausedFor: null, decidedBy: actor?.by ?? d.canary!.decidedBy };
+  // Who rolled it back: a person, or nobody (an analysis) — not whoever promoted it earlier.
+  const run: CanaryRun = { ...d.canary!, status: 'aborting', reason, pausedFor: null, decidedBy: actor?.by ?? null };
   const next = withRun(d, run);
   const to = run.baselineVersion ? ` to ${run.baselineVersion}` : '';
   return {

@@ -13,7 +13,8 @@ import { incidentCard, type PostMessage, type ThreadReply, type UpdateMessage } 
 export type IncidentEvent =
   | { type: 'opened' }
   | { type: 'evaluated'; severity: Severity; snapshot: IncidentSnapshot }
-  | { type: 'resolved'; snapshot?: IncidentSnapshot }
+  /** `why`: said instead of "burns below every threshold" when it resolves for another reason. */
+  | { type: 'resolved'; snapshot?: IncidentSnapshot; why?: string }
   | { type: 'acknowledged'; by: string; source: Source }
   | { type: 'rollback-started'; by: string; source: Source; deploymentId: number; from: string; to: string }
   | { type: 'rollback-refused'; by: string; reason: string }
@@ -78,7 +79,7 @@ export const incidentFlow: FlowDefinition<Incident, IncidentEvent> = {
         if (!firing) return unchanged(i);
         const edited = edit({ ...i, status: 'resolved', resolvedAt: now, snapshot: event.snapshot ?? i.snapshot });
         const took = Math.round((now.getTime() - i.openedAt.getTime()) / 60_000);
-        const said = reply(edited.state, 'resolved', `Resolved after ${took} min: ${i.slo} burns below every alert threshold again.`, { broadcast: true });
+        const said = reply(edited.state, 'resolved', `Resolved after ${took} min: ${event.why ?? `${i.slo} burns below every alert threshold again`}.`, { broadcast: true });
         return { ...edited, effects: [...edited.effects, said], audit: audit(i, 'incident.resolved') };
       }
       case 'acknowledged': {
@@ -89,7 +90,8 @@ export const incidentFlow: FlowDefinition<Incident, IncidentEvent> = {
       case 'rollback-started': {
         if (!firing || i.rollback?.deploymentId === event.deploymentId) return unchanged(i);
         const edited = edit({ ...i, rollback: { deploymentId: event.deploymentId, by: event.by, from: event.from, to: event.to, status: 'requested' } });
-        const said = reply(edited.state, `rollback.${event.deploymentId}`, `<@${event.by}> is rolling back ${i.service} in ${i.environment} from ${event.from} to ${event.to} (deploy #${event.deploymentId}).`);
+        const who = event.by === 'system' ? 'Shipmate' : `<@${event.by}>`;
+        const said = reply(edited.state, `rollback.${event.deploymentId}`, `${who} is rolling back ${i.service} in ${i.environment} from ${event.from} to ${event.to} (deploy #${event.deploymentId}).`);
         return { ...edited, effects: [...edited.effects, said], audit: audit(i, 'incident.rollback', event.by, { deploymentId: event.deploymentId, from: event.from, to: event.to }, event.source) };
       }
       case 'rollback-refused':

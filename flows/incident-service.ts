@@ -43,6 +43,8 @@ export interface IncidentServiceDeps {
   clock: Clock;
   deployService: DeployService;
   lockService: LockService;
+  /** The SLOs in shipmate.yml: an SLO removed from it stops gating deploys and its incident resolves. */
+  configuredSlos?: readonly { service: string; slo: string }[];
   /** The environment SLOs watch and rollbacks go to, e.g. prod. */
   environment: string;
   incidentChannel(service: string): string;
@@ -162,7 +164,7 @@ export class IncidentService {
   alertmanager(alerts: readonly ExternalAlert[]): void {
     for (const a of alerts) {
       this.deps.uow.transaction(() => {
-        const open = this.deps.incidents.firing(a.service, a.name);
+        const open = this.deps.incidents.firing(a.service, a.name, 'alertmanager');
         const active = new Set(open?.snapshot.firingAlerts ?? []);
         const key = `${a.severity}:${a.alert ?? a.name}`;
         if (a.status === 'firing') active.add(key);
@@ -184,7 +186,7 @@ export class IncidentService {
 
   private apply(service: string, slo: string, source: Incident['source'], severity: Severity | undefined, reading: Omit<IncidentSnapshot, 'changes' | 'rollback' | 'evaluatedAt'>, noData: boolean): void {
     const { incidents, clock, runner } = this.deps;
-    const open = incidents.firing(service, slo);
+    const open = incidents.firing(service, slo, source);
     // No data neither opens nor resolves: silence is not health.
     if (noData) return;
     const snapshot = this.snapshot(service, reading);
@@ -281,7 +283,18 @@ export class IncidentService {
   exhausted(service: string): string[] {
     return this.deps.sloStates
       .list(service)
-      .filter((s) => s.evaluation.budgetRemaining !== null && s.evaluation.budgetRemaining <= 0)
+      .filter((s) => this.configured(s.service, s.slo) && s.evaluation.budgetRemaining !== null && s.evaluation.budgetRemaining <= 0)
       .map((s) => s.slo);
+  }
+
+  private configured(service: string, slo: string): boolean {
+    return !this.deps.configuredSlos || this.deps.configuredSlos.some((c) => c.service === service && c.slo === slo);
+  }
+
+  /** Incidents of SLOs no longer in shipmate.yml resolve: nothing will ever evaluate them again. */
+  resolveRemoved(): void {
+    for (const i of this.deps.incidents.allFiring()) {
+      if (i.source === 'slo' && !this.configured(i.service, i.slo)) this.dispatch(i, { type: 'resolved', why: `${i.slo} is no longer in shipmate.yml, so nothing evaluates it` });
+    }
   }
 }

@@ -16,7 +16,8 @@ CREATE TABLE incidents (
   opened_at     TEXT NOT NULL,
   resolved_at   TEXT
 );
-CREATE UNIQUE INDEX incidents_open ON incidents (service, slo) WHERE status = 'firing';
+-- Shipmate's own evaluation and Alertmanager may watch the same SLO: each keeps its own incident.
+CREATE UNIQUE INDEX incidents_open ON incidents (service, slo, source) WHERE status = 'firing';
 CREATE INDEX incidents_by_service ON incidents (service, id);
 
 -- The latest evaluation of each SLO, for /slo status, break-glass on an exhausted budget, and

@@ -253,6 +253,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     deployService,
     lockService,
     environment: config.slo.environment,
+    configuredSlos: sloDefinitions(config).map((d) => ({ service: d.service, slo: d.name })),
     incidentChannel: (service) => incidentChannelFor(config, service),
     deployChannel: (service, environment) => channelFor(config, service, environment),
     flagsOf: (service, environment) =>
@@ -344,6 +345,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
         await app.start();
       }
       if (settings.mode === 'http') slackReady = true;
+      incidentService!.resolveRemoved();
       tick();
       if (options.reconcileEvery !== false) cronTask = scheduleReconciler(tick, options.reconcileEvery);
       if (options.reconcileEvery !== false && sloMonitor) sloTask = scheduleSloEvaluation(evaluateSlos, config.slo.evaluateEvery, log);

@@ -81,7 +81,8 @@ export interface IncidentStore {
   /** Throws ConflictError when the service and SLO already have a firing incident. */
   create(input: NewIncident, now: Date): Incident;
   get(id: number): Incident | undefined;
-  firing(service: string, slo: string): Incident | undefined;
+  /** The firing incident of a service and SLO from one source (Shipmate's evaluation by default). */
+  firing(service: string, slo: string, source?: Incident['source']): Incident | undefined;
   /** Firing incidents, of one service or all. */
   allFiring(service?: string): Incident[];
   /** Incidents a rollback deploy is recorded on, newest first. */

@@ -71,6 +71,7 @@ export function registerIncidentListeners(app: App, deps: IncidentListenerDeps):
       const env = environment ?? deps.config.slo.environment;
       const result = await deps.deployService.rollback({ service, environment: env, channel: channelFor(deps.config, service, env), requestKey: `mention:${event.ts}` }, { userId: user, source: 'slash_command' });
       const d = result.deployment;
+      if (result.abortedCanary) return `${service} ${d.version} was a canary in ${env} (deploy #${d.id}); ${result.duplicate ? 'it is already being rolled back' : `rolling it back to ${d.canary?.baselineVersion ?? 'the baseline'}`}.`;
       return result.duplicate ? `A rollback of ${service} in ${env} is already under way (deploy #${d.id}).` : `Rolling back ${service} in ${env} to ${d.version} (deploy #${d.id}).`;
     });
     // Incident rollbacks report in the thread themselves; a refusal or another thread gets the answer here.

@@ -45,7 +45,10 @@ function changesLine(card: IncidentCard): string {
 function statusLines(card: IncidentCard): string[] {
   const lines = [`Opened ${slackDate(card.openedAt)}`];
   if (card.acknowledgedBy) lines.push(`acknowledged by ${Md.user(card.acknowledgedBy)}`);
-  if (card.rollback) lines.push(`rollback to ${Md.codeInline(card.rollback.to)} by ${Md.user(card.rollback.by)}: ${card.rollback.status} (deploy #${card.rollback.deploymentId})`);
+  if (card.rollback) {
+    const by = card.rollback.by === 'system' ? 'Shipmate' : Md.user(card.rollback.by);
+    lines.push(`rollback to ${Md.codeInline(card.rollback.to)} by ${by}: ${card.rollback.status} (deploy #${card.rollback.deploymentId})`);
+  }
   if (card.releasesPausedBy) lines.push(`releases paused by ${Md.user(card.releasesPausedBy)}`);
   if (card.resolvedAt) lines.push(`resolved ${slackDate(card.resolvedAt)}`);
   return lines;

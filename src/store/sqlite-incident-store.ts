@@ -43,7 +43,7 @@ export function createSqliteIncidentStore(db: Db): IncidentStore {
   const insert = db.prepare(`INSERT INTO incidents (service, slo, source, status, severity, channel, environment, snapshot, opened_at)
     VALUES (@service, @slo, @source, 'firing', @severity, @channel, @environment, @snapshot, @openedAt)`);
   const byId = db.prepare('SELECT * FROM incidents WHERE id = ?');
-  const firing = db.prepare(`SELECT * FROM incidents WHERE service = ? AND slo = ? AND status = 'firing'`);
+  const firing = db.prepare(`SELECT * FROM incidents WHERE service = ? AND slo = ? AND source = ? AND status = 'firing'`);
   const allFiring = db.prepare(`SELECT * FROM incidents WHERE status = 'firing' AND (@service IS NULL OR service = @service) ORDER BY id`);
   const linkedTo = db.prepare(`SELECT * FROM incidents WHERE json_extract(rollback, '$.deploymentId') = ? ORDER BY id DESC`);
   const update = db.prepare(`UPDATE incidents SET status = @status, severity = @severity, snapshot = @snapshot, revision = @revision,
@@ -60,7 +60,7 @@ export function createSqliteIncidentStore(db: Db): IncidentStore {
       }
     },
     get: (id) => one(byId.get(id)),
-    firing: (service, slo) => one(firing.get(service, slo)),
+    firing: (service, slo, source = 'slo') => one(firing.get(service, slo, source)),
     allFiring: (service) => (allFiring.all({ service: service ?? null }) as IncidentRow[]).map(toIncident),
     linkedTo: (deploymentId) => (linkedTo.all(deploymentId) as IncidentRow[]).map(toIncident),
     save(i) {

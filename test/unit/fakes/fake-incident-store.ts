@@ -23,7 +23,7 @@ export class FakeIncidentStore implements IncidentStore {
   private readonly rows: Incident[] = [];
 
   create(input: NewIncident, now: Date): Incident {
-    if (this.rows.some((i) => i.service === input.service && i.slo === input.slo && i.status === 'firing')) {
+    if (this.rows.some((i) => i.service === input.service && i.slo === input.slo && i.source === input.source && i.status === 'firing')) {
       throw new ConflictError(`${input.service} already has a firing incident for ${input.slo}.`);
     }
     const incident: Incident = {
@@ -52,8 +52,8 @@ export class FakeIncidentStore implements IncidentStore {
     return found && copy(found);
   }
 
-  firing(service: string, slo: string): Incident | undefined {
-    const found = this.rows.find((i) => i.service === service && i.slo === slo && i.status === 'firing');
+  firing(service: string, slo: string, source: Incident['source'] = 'slo'): Incident | undefined {
+    const found = this.rows.find((i) => i.service === service && i.slo === slo && i.source === source && i.status === 'firing');
     return found && copy(found);
   }
 
@@ -69,7 +69,7 @@ export class FakeIncidentStore implements IncidentStore {
     const index = this.rows.findIndex((i) => i.id === incident.id);
     if (index < 0) return;
     const stored = this.rows[index]!;
-    const clash = this.rows.find((i) => i.id !== stored.id && i.service === stored.service && i.slo === stored.slo && i.status === 'firing');
+    const clash = this.rows.find((i) => i.id !== stored.id && i.service === stored.service && i.slo === stored.slo && i.source === stored.source && i.status === 'firing');
     if (incident.status === 'firing' && clash) throw new Error(`UNIQUE constraint failed: incidents.service, incidents.slo (${stored.service}, ${stored.slo})`);
     this.rows[index] = copy({
       ...stored,

@@ -630,6 +630,15 @@ describe('IncidentService.exhausted', () => {
     w.service.observe([observation([], { budgetRemaining: 0.01 }, { slo: 'latency' })]);
     expect(w.service.exhausted('api')).toEqual(['checkout']);
   });
+
+  it('forgets SLOs removed from shipmate.yml: they gate nothing and their incidents resolve', () => {
+    // availability was evaluated (and burned its budget) before it was taken out of the config.
+    const w = world({ configuredSlos: [{ service: 'api', slo: 'latency' }] });
+    w.service.observe([observation([FAST], { budgetRemaining: -0.5 }, { slo: 'availability' }), observation([], { budgetRemaining: -0.5 }, { slo: 'latency' })]);
+    expect(w.service.exhausted('api')).toEqual(['latency']);
+    w.service.resolveRemoved();
+    expect(w.incidents.all().map((i) => `#${i.id} ${i.slo} ${i.status}`)).toEqual(['#1 availability resolved']);
+  });
 });
 
 describe('worstOf', () => {
@@ -673,14 +682,17 @@ describe.each<[string, () => { incidents: IncidentStore; sloStates: SloStateStor
     expect(incidents.get(2)).toBeUndefined();
   });
 
-  it('one firing incident per service and SLO: ConflictError; resolved ones do not count', () => {
+  it('one firing incident per service, SLO and source: ConflictError; resolved ones do not count', () => {
     const { incidents } = create();
     const first = incidents.create(fresh(), NOW);
-    expect(() => incidents.create(fresh({ source: 'alertmanager' }), NOW)).toThrow(ConflictError);
+    expect(() => incidents.create(fresh(), NOW)).toThrow(ConflictError);
+    // Alertmanager's alert for the same SLO is an incident of its own.
+    expect(incidents.create(fresh({ source: 'alertmanager' }), NOW).id).toBe(2);
+    expect(incidents.firing('api', 'availability', 'alertmanager')!.id).toBe(2);
     incidents.create(fresh({ slo: 'latency' }), NOW);
     incidents.create(fresh({ service: 'web' }), NOW);
     incidents.save({ ...first, status: 'resolved', resolvedAt: NOW });
-    expect(incidents.create(fresh(), NOW).id).toBe(4);
+    expect(incidents.create(fresh(), NOW).id).toBe(5);
     expect(() => incidents.save({ ...first, status: 'firing' })).toThrow();
   });
 
