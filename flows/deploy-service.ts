@@ -248,7 +248,10 @@ export class DeployService {
    * A person decides about a paused (inconclusive) canary: promote it anyway, or roll it back.
    * Returns what to tell them; a decision about a canary that is not waiting for one changes nothing.
    */
-  decideCanary(deploymentId: number, decision: 'promote' | 'rollback', actor: Actor): string {
+  async decideCanary(deploymentId: number, decision: 'promote' | 'rollback', actor: Actor): Promise<string> {
+    // Rolling back is always allowed; going on past an inconclusive analysis is an approver's call where deploys need approval.
+    const refusal = decision === 'promote' ? await this.mayPromote(deploymentId, actor.userId) : undefined;
+    if (refusal) throw new PermissionDeniedError(refusal);
     return this.deps.uow.transaction(() => {
       const d = this.require(deploymentId);
       const run = d.canary;
@@ -264,6 +267,17 @@ export class DeployService {
       this.deps.runner.dispatch(deployFlowId(d.id), event);
       return `You promoted the canary of deploy #${d.id}; it goes on to the next step.`;
     });
+  }
+
+  private async mayPromote(deploymentId: number, userId: string): Promise<string | undefined> {
+    const d = this.require(deploymentId);
+    const policy = this.deps.policies.approval(d.service, d.environment);
+    if (!policy) return undefined;
+    let approver = policy.approvers.users.includes(userId);
+    for (const group of policy.approvers.groups) approver ||= (await this.deps.policies.groupMembers(group)).includes(userId);
+    if (!approver) return `Deploys to ${d.environment} need approval, so only an approver may promote a canary past an inconclusive analysis. Roll back is open to everyone.`;
+    if (userId === d.requestedBy && !policy.allowSelfApproval) return `You asked for deploy #${d.id}; another approver must promote its canary.`;
+    return undefined;
   }
 
   /** A rollback succeeded: the deploys it undid stop counting as good, back to the version it restored. */

@@ -219,4 +219,26 @@ describe('canary deploys against a real Prometheus', () => {
     const change = h.shipmate.db.prepare('SELECT status, reason, requested_by, source FROM flag_changes WHERE id = 1').get();
     expect(change).toEqual({ status: 'applied', reason: 'step 3 of the canary of deploy #2', requested_by: 'U0ALICE', source: 'system' });
   });
+
+  it('where deploys need approval, only another approver may promote a paused canary; anyone may roll it back', async () => {
+    const approved = (dir: string) => config(prometheus.url)(dir).replace('        strategy: canary', '        approval: { required: 1, approvers: { users: [U0APPROVER1, U0ALICE] } }\n        strategy: canary');
+    h = await startHarness(approved, {}, { clockStart: sampleTime(8) });
+    await deploy('api@1.4.1 to prod');
+    await h.click('deploy_approve', '1', { userId: 'U0APPROVER1' });
+    await h.settle();
+    await deploy('api@9.9.9 to prod');
+    await h.click('deploy_approve', '2', { userId: 'U0APPROVER1' });
+    await h.settle();
+    expect(JSON.parse(status(2).canary!).status).toBe('paused');
+    const answer = async (userId: string, action: string) => {
+      const before = h.emulator.callsTo('response_url').length;
+      const reply = h.emulator.waitFor('response_url', () => h.emulator.callsTo('response_url').length > before);
+      await h.click(action, '2', { userId });
+      return String((await reply).args.text);
+    };
+    expect(await answer('U0MALLORY', 'canary_promote')).toContain('only an approver may promote a canary past an inconclusive analysis');
+    expect(await answer('U0ALICE', 'canary_promote')).toContain('You asked for deploy #2; another approver must promote its canary.');
+    expect(JSON.parse(status(2).canary!).status).toBe('paused');
+    expect(await answer('U0MALLORY', 'canary_rollback')).toContain('Rolling back the canary of deploy #2');
+  });
 });
