@@ -94,9 +94,25 @@ export function canaryFlagHandler(flags: FlagService): EffectHandler {
         { flag: p.flag, environment: p.environment, change: p.change, requestKey: effect.idempotencyKey, skipApproval: true, reason: `step ${p.step + 1} of the canary of deploy #${p.deploymentId}` },
         { userId: p.requestedBy, source: 'system' },
       );
-      return { type: 'canary.flag-set', step: p.step, ok: true, detail: `asked for flag change #${change.id} of ${p.flag}.` };
+      return { type: 'canary.flag-set', step: p.step, ok: true, detail: `asked for flag change #${change.id} of ${p.flag}.`, changeId: change.id };
     } catch (error) {
       return { type: 'canary.flag-set', step: p.step, ok: false, detail: message(error) };
+    }
+  };
+}
+
+/** After a canary's rollback: undoes the flag changes its steps made, newest first. One that cannot be undone is left and said in the log. */
+export function canaryFlagUndoHandler(flags: FlagService, log: { warn(obj: object, msg: string): void }): EffectHandler {
+  return async (effect: QueuedEffect): Promise<void> => {
+    const { changeIds } = effect.payload as { changeIds: number[] };
+    for (const id of changeIds) {
+      // Still being applied: try again later (the worker backs off), rather than leave it on.
+      if (flags.find(id)?.status === 'applying') throw new Error(`flag change #${id} is still being applied`);
+      try {
+        await flags.undo(id, { userId: 'system', source: 'system' }, `${effect.idempotencyKey}:${id}`, { asShipmate: true });
+      } catch (error) {
+        log.warn({ changeId: id, err: message(error) }, 'could not undo a flag change of a rolled back canary');
+      }
     }
   };
 }

@@ -35,7 +35,7 @@ export interface CanaryPlan {
 export type CanaryEvent =
   | { type: 'canary.weight-set'; step: number; weight: number; ok: boolean; detail: string }
   | { type: 'canary.pause-over'; step: number }
-  | { type: 'canary.flag-set'; step: number; ok: boolean; detail: string }
+  | { type: 'canary.flag-set'; step: number; ok: boolean; detail: string; changeId?: number }
   | { type: 'canary.measure-due'; step: number; tick: number }
   | { type: 'canary.measured'; step: number; tick: number; at: string; readings: MetricReading[] }
   /** A person lets a paused canary go on as if its analysis had passed. */
@@ -152,7 +152,13 @@ function abort(d: Deployment, reason: string, actor: { by: string; source: Sourc
   const to = run.baselineVersion ? ` to ${run.baselineVersion}` : '';
   return {
     state: next,
-    effects: [update(next, 'card.canary.aborting'), reply(next, 'canary.aborting', `Rolling back${to}: ${reason}`, { mention: [d.requestedBy], broadcast: true }), weightEffect(next, run, 0, null)],
+    effects: [
+      update(next, 'card.canary.aborting'),
+      reply(next, 'canary.aborting', `Rolling back${to}: ${reason}`, { mention: [d.requestedBy], broadcast: true }),
+      weightEffect(next, run, 0, null),
+      // Flags the canary flipped go back too: they belonged to the version being rolled back.
+      ...(run.flagChanges?.length ? [{ step: 'canary.flags.undo', lane: 'work' as const, type: 'canary.flag-undo', payload: { changeIds: [...run.flagChanges].reverse() } }] : []),
+    ],
     audit: audit(next, 'canary.rollback', actor?.by ?? 'system', { reason, weight: d.canary!.weight }, actor?.source),
   };
 }
@@ -222,7 +228,8 @@ export function canaryTransition(d: Deployment, event: CanaryEvent, now: Date): 
       const step = run.steps[event.step];
       if (run.status !== 'running' || event.step !== run.stepIndex || !step || !('flag' in step)) return unchanged(d);
       if (!event.ok) return abort(d, `could not change the flag ${step.flag}: ${event.detail}`, undefined);
-      const entered = enterStep(d, run, event.step + 1, now);
+      const flipped: CanaryRun = { ...run, flagChanges: [...(run.flagChanges ?? []), ...(event.changeId !== undefined ? [event.changeId] : [])] };
+      const entered = enterStep(withRun(d, flipped), flipped, event.step + 1, now);
       return { ...entered, effects: [reply(d, `canary.${event.step}.flag`, `Step ${event.step + 1}/${run.steps.length}: ${event.detail}`), ...entered.effects] };
     }
     case 'canary.pause-over': {

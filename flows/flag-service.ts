@@ -183,7 +183,7 @@ export class FlagService {
    * flag can be undone (an older one would overwrite what came after), and where changes need
    * approval, only by its requester or an approver.
    */
-  async undo(changeId: number, actor: Actor, requestKey: string | null): Promise<{ change: FlagChangeRecord; duplicate: boolean }> {
+  async undo(changeId: number, actor: Actor, requestKey: string | null, options: { asShipmate?: boolean } = {}): Promise<{ change: FlagChangeRecord; duplicate: boolean }> {
     const c = this.require(changeId);
     const earlier = requestKey ? this.deps.changes.findByRequestKey(requestKey) : undefined;
     if (earlier) return { change: earlier, duplicate: true };
@@ -193,7 +193,7 @@ export class FlagService {
       throw new ConflictError(`Flag change #${c.id} is not the latest change of ${c.flag} in ${c.environment} (#${latest.id} is): undo that one, or change the flag with /flag.`);
     }
     const policy = this.deps.policies.approval(c.environment);
-    if (policy && actor.userId !== c.requestedBy && !(await this.isApprover(policy, actor.userId))) {
+    if (policy && !options.asShipmate && actor.userId !== c.requestedBy && !(await this.isApprover(policy, actor.userId))) {
       throw new PermissionDeniedError(`Flags in ${c.environment} need approval, so only <@${c.requestedBy}>, who asked for change #${c.id}, or an approver can undo it.`);
     }
     return this.request({ flag: c.flag, environment: c.environment, change: { kind: 'restore', state: c.before }, requestKey: requestKey ?? `undo:${c.id}:${actor.userId}`, skipApproval: true, undoOf: c.id }, actor);
@@ -241,6 +241,10 @@ export class FlagService {
       now: this.deps.clock(),
       requestedAt: c.createdAt,
     };
+  }
+
+  find(changeId: number): FlagChangeRecord | undefined {
+    return this.deps.changes.get(changeId);
   }
 
   private require(changeId: number): FlagChangeRecord {

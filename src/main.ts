@@ -11,7 +11,7 @@ import { LockService } from '../flows/lock-service';
 import { createReleaseFlow, releaseFlowStates } from '../flows/release-flow';
 import { ReleaseService } from '../flows/release-service';
 import { TrainService } from '../flows/train-service';
-import { canaryFlagHandler, canaryMeasureHandler, canaryWeightHandler } from '../flows/canary-effects';
+import { canaryFlagHandler, canaryFlagUndoHandler, canaryMeasureHandler, canaryWeightHandler } from '../flows/canary-effects';
 import { flagChangeFlow, flagChangeFlowStates } from '../flows/flag-change-flow';
 import { FlagService } from '../flows/flag-service';
 import { incidentFlow, incidentFlowStates } from '../flows/incident-flow';
@@ -307,6 +307,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       'canary.measure': canaryMeasureHandler({ providers: metricsProviders, clock }),
       'flag.apply': flagService.applyHandler(),
       'canary.flag': canaryFlagHandler(flagService),
+      'canary.flag-undo': canaryFlagUndoHandler(flagService, log.child({ component: 'canary' })),
       'release.wave': releaseService.waveHandler(),
       'release.rollback': releaseService.rollbackHandler(),
       // A timer's payload is the event it delivers to its flow when due.

@@ -87,6 +87,8 @@ export interface CanaryRun {
   reason: string | null;
   /** Who promoted it anyway or rolled it back. */
   decidedBy: string | null;
+  /** Flag changes its flag steps asked for, undone if the canary is rolled back. */
+  flagChanges?: number[];
   /** Measured values, oldest first, for the chart: per check (or comparison metric) the canary's and the baseline's. */
   points: { at: string; series: string; canary: import('./canary-analysis').WireNumber; baseline?: import('./canary-analysis').WireNumber }[];
 }

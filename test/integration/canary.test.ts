@@ -241,4 +241,17 @@ describe('canary deploys against a real Prometheus', () => {
     expect(JSON.parse(status(2).canary!).status).toBe('paused');
     expect(await answer('U0MALLORY', 'canary_rollback')).toContain('Rolling back the canary of deploy #2');
   });
+
+  it('undoes the flags a canary flipped when it rolls back', async () => {
+    h = await startHarness(config(prometheus.url, '', '[{ weight: 20 }, { flag: new-checkout, on: true }, { analysis: health }, { weight: 100 }]'), {}, { clockStart: sampleTime(8) });
+    await h.command('create new-checkout', { command: '/flag' });
+    await baseline('1.4.1');
+    await deploy('api@1.4.2 to prod');
+    await h.settle();
+    expect(status(2).status).toBe('failed');
+    const flag = () => h.shipmate.db.prepare("SELECT enabled FROM flags WHERE key = 'new-checkout' AND environment = 'prod'").pluck().get();
+    expect(flag()).toBe(0);
+    const changes = h.shipmate.db.prepare('SELECT id, status, undo_of FROM flag_changes ORDER BY id').all();
+    expect(changes).toEqual([{ id: 1, status: 'applied', undo_of: null }, { id: 2, status: 'applied', undo_of: 1 }]);
+  });
 });
