@@ -10,6 +10,9 @@ import type { CanaryEvent, FlagStepPayload, MeasurePayload, WeightPayload } from
 import type { FlagService } from './flag-service';
 import type { EffectHandler } from './effect-worker';
 
+/** Tries of a canary's abort (weight 0), with the worker's backoff between them. */
+const ABORT_ATTEMPTS = 3;
+
 /** The metrics backends of shipmate.yml by name; `web` ones have no history. */
 export interface MetricsProviders {
   get(name: string): { provider: InstantMetricsProvider | MetricsProvider; encodeValues: boolean } | undefined;
@@ -36,6 +39,8 @@ export function canaryWeightHandler(deployers: DeployerFactory): EffectHandler {
     } catch (error) {
       [ok, detail] = [false, error instanceof Error ? error.message : String(error)];
     }
+    // Moving traffic back is worth a few more tries before the deploy is left as "rollback failed".
+    if (!ok && p.step === null && effect.attempts + 1 < ABORT_ATTEMPTS) throw new Error(`moving traffic back failed, trying again: ${detail}`);
     return p.step === null ? { type: 'canary.aborted', ok, detail } : { type: 'canary.weight-set', step: p.step, weight: p.weight, ok, detail };
   };
 }

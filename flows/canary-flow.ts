@@ -37,6 +37,8 @@ export type CanaryEvent =
   | { type: 'canary.pause-over'; step: number }
   | { type: 'canary.flag-set'; step: number; ok: boolean; detail: string; changeId?: number }
   | { type: 'canary.measure-due'; step: number; tick: number }
+  /** Nobody decided about a paused canary in time. */
+  | { type: 'canary.decision-due'; step: number }
   | { type: 'canary.measured'; step: number; tick: number; at: string; readings: MetricReading[] }
   /** A person lets a paused canary go on as if its analysis had passed. */
   | { type: 'canary.promote'; by: string; source: Source }
@@ -269,11 +271,18 @@ export function canaryTransition(d: Deployment, event: CanaryEvent, now: Date): 
         }
         case 'inconclusive': {
           const paused = withRun(d, { ...measured, status: 'paused', pausedFor: `analysis ${progress.name} is inconclusive: ${phase.reason}` });
-          const ask = reply(paused, `canary.${event.step}.inconclusive`, `The canary is paused at ${run.weight}%: analysis ${progress.name} is inconclusive (${phase.reason}). Promote anyway or Roll back from the message.`, { mention: [d.requestedBy] });
-          return { state: paused, effects: [said, update(paused, `card.canary.${event.step}.paused`), ask], audit: audit(paused, 'canary.paused', 'system', { reason: phase.reason }) };
+          const wait = formatDuration(spec.decisionTimeout);
+          const ask = reply(paused, `canary.${event.step}.inconclusive`, `The canary is paused at ${run.weight}%: analysis ${progress.name} is inconclusive (${phase.reason}). Promote anyway or Roll back from the message; without a decision within ${wait} it rolls back.`, { mention: [d.requestedBy] });
+          const deadline = timer(`canary.${event.step}.decision`, { type: 'canary.decision-due', step: event.step }, new Date(now.getTime() + spec.decisionTimeout));
+          return { state: paused, effects: [said, update(paused, `card.canary.${event.step}.paused`), ask, deadline], audit: audit(paused, 'canary.paused', 'system', { reason: phase.reason }) };
         }
       }
       break;
+    }
+    case 'canary.decision-due': {
+      if (run.status !== 'paused' || event.step !== run.stepIndex) return unchanged(d);
+      const spec = run.analysis ? run.analyses[run.analysis.name] : undefined;
+      return abort(d, `nobody promoted it within ${formatDuration(spec?.decisionTimeout ?? 0)} of the inconclusive analysis`, undefined);
     }
     case 'canary.promote': {
       if (run.status !== 'paused') return unchanged(d);

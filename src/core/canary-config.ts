@@ -95,6 +95,8 @@ export const analysisSpec = z
     failureLimit: z.number().int().min(0).default(0),
     /** How many inconclusive measurements are tolerated: one more pauses the canary for a person to decide. */
     inconclusiveLimit: z.number().int().min(0).default(0),
+    /** How long a canary paused on an inconclusive analysis waits for Promote anyway before it rolls back. */
+    decisionTimeout: duration.default(3_600_000),
     /** Errors in a row (timeouts, 5xx, bad answers) tolerated: one more fails the analysis. */
     consecutiveErrorLimit: z.number().int().min(0).default(4),
     metrics: z.array(z.union([comparisonMetric, thresholdMetric], { error: 'a metric has either query (with successCondition/failureCondition) or canaryQuery and baselineQuery' })).min(1, 'list at least one metric'),

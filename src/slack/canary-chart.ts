@@ -52,14 +52,21 @@ function text(ctx: Ctx, s: string, x: number, y: number, size: number, align: 'l
 function line(ctx: Ctx, points: Point[], x: (t: number) => number, y: (v: number) => number, colour: string): void {
   ctx.strokeStyle = colour;
   ctx.fillStyle = colour;
-  if (points.length === 1) {
+  // Points on the same pixel (several measurements in one instant) make zero-length segments, which the canvas refuses.
+  const pixels: [number, number][] = [];
+  for (const p of points) {
+    const at: [number, number] = [Math.round(x(p.t)), Math.round(y(p.v))];
+    const last = pixels.at(-1);
+    if (!last || last[0] !== at[0] || last[1] !== at[1]) pixels.push(at);
+  }
+  if (pixels.length === 1) {
     // A line needs two points; one is shown as a dot so the panel is not blank.
-    ctx.fillRect(x(points[0]!.t) - 3, y(points[0]!.v) - 3, 6, 6);
+    ctx.fillRect(pixels[0]![0] - 3, pixels[0]![1] - 3, 6, 6);
     return;
   }
   ctx.lineWidth = 2;
   ctx.beginPath();
-  points.forEach((p, i) => (i === 0 ? ctx.moveTo(x(p.t), y(p.v)) : ctx.lineTo(x(p.t), y(p.v))));
+  pixels.forEach(([px, py], i) => (i === 0 ? ctx.moveTo(px, py) : ctx.lineTo(px, py)));
   ctx.stroke();
 }
 

@@ -505,21 +505,37 @@ describe('an inconclusive analysis pauses for a person', () => {
   }
   const REASON = 'error-rate was inconclusive 1 of 1 measurements (inconclusiveLimit 0)';
 
-  it('no data: paused, with why, and the requester asked to decide; nothing more is scheduled', () => {
+  it('no data: paused, with why, and the requester asked to decide; only the decision deadline is scheduled', () => {
     const drive = paused();
     const last = drive.handled.at(-1)!;
     expect(last.label).toBe('measured 2/0');
-    expect(summary(last.result.effects)).toEqual(['slack:message.reply:reply.canary.2.m0', 'slack:message.update:card.canary.2.paused', 'slack:message.reply:reply.canary.2.inconclusive']);
+    expect(summary(last.result.effects)).toEqual([
+      'slack:message.reply:reply.canary.2.m0',
+      'slack:message.update:card.canary.2.paused',
+      'slack:message.reply:reply.canary.2.inconclusive',
+      'timer:timer:canary.2.decision',
+    ]);
+    const deadline = last.result.effects.find((e) => e.step === 'canary.2.decision')!;
+    expect(deadline.payload).toEqual({ type: 'canary.decision-due', step: 2 });
+    expect(deadline.notBefore!.getTime() - drive.now.getTime()).toBe(3_600_000);
     expect(drive.d.status).toBe('deploying');
     expect(canaryOf(drive.d)).toMatchObject({ status: 'paused', weight: 10, stepIndex: 2, pausedFor: `analysis health is inconclusive: ${REASON}` });
     expect(payloadOf<ThreadReply>(last.result.effects, 'reply.canary.2.inconclusive')).toEqual({
       messageKey: 'deploy:42',
-      text: `The canary is paused at 10%: analysis health is inconclusive (${REASON}). Promote anyway or Roll back from the message.`,
+      text: `The canary is paused at 10%: analysis health is inconclusive (${REASON}). Promote anyway or Roll back from the message; without a decision within 1h it rolls back.`,
       mention: ['U0ALICE'],
     });
     expect(actions(last.result)).toEqual(['canary.paused by system (system)']);
     expect(last.result.audit![0]!.detail).toEqual({ deploymentId: 42, version: '1.4.2', reason: REASON });
-    expect(drive.hasPending).toBe(false);
+  });
+
+  it('rolls back when nobody decides before the deadline; a deadline of an earlier pause changes nothing', () => {
+    const drive = paused();
+    const later = new Date(drive.now.getTime() + 3_600_000);
+    expect(drive.send({ type: 'canary.decision-due', step: 1 }, later).result.effects).toEqual([]);
+    const due = drive.send({ type: 'canary.decision-due', step: 2 }, later);
+    expect(canaryOf(drive.d)).toMatchObject({ status: 'aborting', reason: 'nobody promoted it within 1h of the inconclusive analysis', decidedBy: null });
+    expect(summary(due.result.effects)).toContain('work:canary.weight:canary.abort');
   });
 
   it('canary.promote goes on with the next step, and is audited as the person’s', () => {
