@@ -1,0 +1,175 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SlackEmulator } from '../test/support/slack-emulator';
+import { SIGNING_SECRET } from '../test/support/slack-requests';
+import { type AppProcess, cpuSeconds, freePort, residentMemory, startNodeProcess } from './app-process';
+import { mb, ms, percentile, type Row } from './report';
+import { interactionMix, type LoadResult, runLoad } from './slack-load';
+
+const BOT_TOKEN = 'xoxb-111-222-benchtoken';
+const DIST = join(__dirname, '..');
+const SHIPMATE_CLI = join(DIST, 'src', 'cli', 'shipmate.js');
+const BARE_BOLT = join(__dirname, 'bare-bolt-app.js');
+
+export const REQUESTS = 2_000;
+export const CONCURRENCY = 50;
+const WARM_UP = 100;
+const LOAD_BUDGET_MS = 90_000;
+const TIMEOUT_MS = 10_000;
+const P99_TARGET_MS = 100;
+const RATIO_TARGET = 1.5;
+const RSS_TARGET_BYTES = 200 * 1024 * 1024;
+
+const deployTo = (env: string) => `
+      ${env}:
+        deploy:
+          type: command
+          command: /bin/true
+          timeout: 30s`;
+
+/** Three services whose deploys run /bin/true: every deploy the load starts really runs and finishes. */
+const CONFIG = `
+defaults:
+  channel: C0DEPLOYS
+services:
+${['api', 'web', 'worker'].map((s) => `  ${s}:\n    environments:${deployTo('staging')}${deployTo('prod')}`).join('\n')}
+`;
+
+const IDLE_WITHIN_MS = 30_000;
+
+function readOnly<T>(file: string, read: (db: Database.Database) => T): T {
+  const db = new Database(file, { readonly: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Waits until what the load left behind (deploys running /bin/true, their Slack messages) is done:
+ * no deploy active and no effect pending but timers. Returns how long that took, or undefined when
+ * it was not done within `withinMs`.
+ */
+async function untilIdle(file: string, withinMs: number): Promise<number | undefined> {
+  const start = Date.now();
+  while (Date.now() - start < withinMs) {
+    const busy = readOnly(file, (db) =>
+      db.prepare(`SELECT (SELECT COUNT(*) FROM effects WHERE status = 'pending' AND lane != 'timer')
+        + (SELECT COUNT(*) FROM deployments WHERE status IN ('queued', 'deploying'))`).pluck().get() as number,
+    );
+    if (busy === 0) return Date.now() - start;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return undefined;
+}
+
+interface Measured {
+  load: LoadResult;
+  /** Resident memory once started, before any request, and right after the load. */
+  started: { rss: number; peak: number };
+  memory: { rss: number; peak: number };
+  /** CPU the app process used per request of the load, in ms. */
+  cpuMsPerRequest: number;
+}
+
+/** Warms the process up (JIT, first auth.test, SQLite page cache), then measures the load. */
+async function measure(app: AppProcess, responseBase: string): Promise<Measured> {
+  const started = residentMemory(app.pid);
+  await runLoad(app.url, interactionMix(WARM_UP, responseBase, 0), { concurrency: 10, budgetMs: 30_000, timeoutMs: TIMEOUT_MS });
+  const cpuBefore = cpuSeconds(app.pid);
+  const load = await runLoad(app.url, interactionMix(REQUESTS, responseBase, WARM_UP), { concurrency: CONCURRENCY, budgetMs: LOAD_BUDGET_MS, timeoutMs: TIMEOUT_MS });
+  const cpuMsPerRequest = ((cpuSeconds(app.pid) - cpuBefore) * 1000) / Math.max(1, load.latencies.length + load.failures);
+  return { load, started, memory: residentMemory(app.pid), cpuMsPerRequest };
+}
+
+const summary = (load: LoadResult) => {
+  const p50 = percentile(load.latencies, 50);
+  const p99 = percentile(load.latencies, 99);
+  const throughput = (load.latencies.length / load.wallMs) * 1000;
+  return { p50, p99, throughput, text: `p50 ${ms(p50)}, p99 ${ms(p99)}, ${throughput.toFixed(0)} req/s` };
+};
+
+const incomplete = (load: LoadResult) =>
+  load.failures + load.skipped > 0 ? `; ${load.failures} failed (${JSON.stringify(load.statuses)}), ${load.skipped} not sent in time` : '';
+
+export interface AckBenchResult {
+  rows: Row[];
+  details: string[];
+}
+
+/**
+ * Benchmarks 1 and 2: the same signed interactions against a bare Bolt app and against Shipmate
+ * (`shipmate start` in HTTP mode), each its own process, one after the other; then Shipmate's RSS.
+ */
+export async function benchAckLatency(log: (line: string) => void): Promise<AckBenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'shipmate-bench-ack-'));
+  const emulator = await new SlackEmulator(BOT_TOKEN).start();
+  const env = { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: emulator.apiUrl };
+  let app: AppProcess | undefined;
+  try {
+    log(`ack latency: bare Bolt, ${REQUESTS} requests at concurrency ${CONCURRENCY}`);
+    app = await startNodeProcess(BARE_BOLT, [], env, await freePort(), { readyPath: '/slack/events', anyAnswer: true });
+    const bare = await measure(app, emulator.url);
+    await app.stop();
+
+    log(`ack latency: Shipmate (shipmate start, HTTP mode), ${REQUESTS} requests at concurrency ${CONCURRENCY}`);
+    writeFileSync(join(dir, 'shipmate.yml'), CONFIG);
+    const db = join(dir, 'shipmate.db');
+    app = await startNodeProcess(
+      SHIPMATE_CLI,
+      ['start'],
+      { ...env, SHIPMATE_CONFIG: join(dir, 'shipmate.yml'), SHIPMATE_DB: db, LOG_LEVEL: 'silent' },
+      await freePort(),
+      { readyPath: '/readyz' },
+    );
+    const real = await measure(app, emulator.url);
+    const idleAfterMs = await untilIdle(db, IDLE_WITHIN_MS);
+    const settled = residentMemory(app.pid);
+    await app.stop();
+    const deploys = readOnly(db, (d) => d.prepare('SELECT status, COUNT(*) AS n FROM deployments GROUP BY status').all() as { status: string; n: number }[]);
+
+    const b = summary(bare.load);
+    const r = summary(real.load);
+    const ratio = r.p99 / b.p99;
+    const rss = real.memory.rss;
+    const perKind = (load: LoadResult) =>
+      Object.entries(load.byKind)
+        .map(([kind, values]) => `${kind} p50 ${ms(percentile(values, 50))} p99 ${ms(percentile(values, 99))}`)
+        .join('; ');
+    return {
+      rows: [
+        {
+          benchmark: `Ack latency, Shipmate (${REQUESTS} at concurrency ${CONCURRENCY})`,
+          figure: r.text + incomplete(real.load),
+          target: `p99 < ${P99_TARGET_MS} ms`,
+          pass: r.p99 < P99_TARGET_MS && real.load.failures + real.load.skipped === 0,
+        },
+        { benchmark: 'Ack latency, bare Bolt (same load)', figure: b.text + incomplete(bare.load), target: 'baseline' },
+        { benchmark: 'Ack p99, Shipmate / bare Bolt', figure: `${ratio.toFixed(2)}x (p50 ${(r.p50 / b.p50).toFixed(2)}x)`, target: `<= ${RATIO_TARGET}x`, pass: ratio <= RATIO_TARGET },
+        {
+          benchmark: 'RSS of Shipmate after the load',
+          figure: `${mb(rss)} (peak ${mb(real.memory.peak)}; ${mb(settled.rss)} once idle)`,
+          target: `< ${mb(RSS_TARGET_BYTES)}`,
+          pass: rss < RSS_TARGET_BYTES,
+        },
+      ],
+      details: [
+        `CPU per request in the app process: Shipmate ${real.cpuMsPerRequest.toFixed(2)} ms, bare Bolt ${bare.cpuMsPerRequest.toFixed(2)} ms (${(real.cpuMsPerRequest / bare.cpuMsPerRequest).toFixed(1)}x); ` +
+          'at concurrency 50 a request mostly waits for the ones ahead of it, so latency follows this',
+        `Shipmate by kind: ${perKind(real.load)}`,
+        `bare Bolt by kind: ${perKind(bare.load)}`,
+        `RSS once started, before any request: Shipmate ${mb(real.started.rss)}, bare Bolt ${mb(bare.started.rss)}; bare Bolt after the load: ${mb(bare.memory.rss)}`,
+        `Shipmate's follow-up work ${idleAfterMs === undefined ? `was not done within ${IDLE_WITHIN_MS / 1000} s` : `was done ${(idleAfterMs / 1000).toFixed(1)} s after the load`}`,
+        `${(WARM_UP + REQUESTS) / 4} /deploy api@... to staging (warm-up included) started ${deploys.reduce((n, d) => n + d.n, 0)} deploys (${deploys.map((d) => `${d.n} ${d.status}`).join(', ')}); ` +
+          `the others were answered "api is already being deployed to staging". Web API calls and response_url posts: ${emulator.calls.length}`,
+      ],
+    };
+  } finally {
+    await app?.stop();
+    await emulator.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
