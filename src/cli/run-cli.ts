@@ -1,4 +1,8 @@
+import type { Readable, Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
+import { runConsole } from '../playground/console';
+import { startPlayground } from '../playground/playground';
+import { createLogger } from '../telemetry/logger';
 import { loadShipmateConfig } from '../config/load-shipmate-config';
 import { loadSettings, loadStorageSettings } from '../config/settings';
 import { AppError, ConfigError } from '../core/errors';
@@ -14,6 +18,9 @@ export interface CliIo {
   err: (line: string) => void;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM). */
   stopSignal?: Promise<void>;
+  /** The terminal, for `shipmate console`. */
+  stdin?: Readable;
+  stdout?: Writable;
 }
 
 /** Exit codes: 0 fine, 1 the checked thing is invalid, 2 a setting is missing or invalid. */
@@ -34,6 +41,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       await shipmate.start();
       await (io.stopSignal ?? new Promise(() => undefined));
       await shipmate.stop();
+    });
+
+  program
+    .command('console')
+    .description('Shipmate in a terminal, without Slack: type commands, pick buttons by number')
+    .option('--data <dir>', 'where the SQLite file and the generated shipmate.yml go', './data')
+    .action(async (opts: { data: string }) => {
+      const playground = await startPlayground({ port: 0, dataDir: opts.data, page: '', log: createLogger({ level: io.env.LOG_LEVEL ?? 'silent' }) });
+      try {
+        await runConsole({ input: io.stdin ?? process.stdin, output: io.stdout ?? process.stdout, url: playground.url });
+      } finally {
+        await playground.stop();
+      }
     });
 
   program

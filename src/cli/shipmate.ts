@@ -11,8 +11,10 @@ void runCli(process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   stopSignal,
+  stdin: process.stdin,
+  stdout: process.stdout,
 }).then((code) => {
   process.exitCode = code;
   // Bolt and the Socket Mode client keep handles open; once we are done, we are done.
-  if (process.argv[2] === 'start' || code !== 0) setImmediate(() => process.exit(code));
+  if (['start', 'playground', 'console'].includes(process.argv[2] ?? '') || code !== 0) setImmediate(() => process.exit(code));
 });
