@@ -84,7 +84,7 @@ function parseFlag(text: string): FlagInput {
   if (second === 'target') {
     const [attribute, op, values, serve, variant, environment, ...rest] = words.slice(2);
     const ops: Record<string, TargetingRule['op']> = { is: 'equals', equals: 'equals', in: 'in', matches: 'matches' };
-    if (!attribute || !op || !ops[op] || !values || serve !== 'serve' || !variant || rest.length > 0) {
+    if (!attribute || !op || !Object.hasOwn(ops, op) || !values || serve !== 'serve' || !variant || rest.length > 0) {
       throw new UsageError(`A rule reads \`/flag ${key} target plan in pro,enterprise serve on [environment]\` (is, in or matches).`);
     }
     const rule: TargetingRule = { attribute, op: ops[op]!, values: ops[op] === 'in' ? values.split(',').map((v) => v.trim()).filter(Boolean) : [values], variant };

@@ -12,13 +12,19 @@ const SMART_SINGLE_PAIR = /‘([^‘’]*)’/g;
  * Shell operators and variables are kept as the literal text the person typed.
  */
 export function tokenize(text: string): string[] {
-  const normalized = text.replace(SMART_DOUBLE, '"').replace(SMART_SINGLE_PAIR, "'$1'");
-  return parse(normalized, (name) => `$${name}`).map((token) => {
-    if (typeof token === 'string') return token;
-    if ('op' in token && token.op === 'glob') return token.pattern;
-    if ('op' in token) return token.op;
-    return 'comment' in token ? `#${token.comment}` : String(token);
-  });
+  // shell-quote would expand $VAR and refuse an unclosed ${; a dollar is only ever meant literally here.
+  const normalized = text.replace(SMART_DOUBLE, '"').replace(SMART_SINGLE_PAIR, "'$1'").replace(/\$/g, DOLLAR);
+  return parse(normalized).map((token) => wordOf(token).split(DOLLAR).join('$'));
+}
+
+/** A private-use character standing in for "$" while shell-quote parses. */
+const DOLLAR = '\uE024';
+
+function wordOf(token: ReturnType<typeof parse>[number]): string {
+  if (typeof token === 'string') return token;
+  if ('op' in token && token.op === 'glob') return token.pattern;
+  if ('op' in token) return token.op;
+  return 'comment' in token ? `#${token.comment}` : String(token);
 }
 
 export interface Flags {

@@ -59,7 +59,7 @@ const inputShape = {
   metrics: z.array(metric, { error: isRequired('must be an array of metrics') }).min(1, 'must list at least one metric'),
   /** Weight of each group in the score; groups not listed weigh 1. */
   groupWeights: z
-    .record(z.string(), z.number({ error: 'must be a positive number' }).positive('must be a positive number'), {
+    .record(z.string(), z.number({ error: 'must be a positive number' }).positive('must be a positive number').max(1e6, 'must be at most 1000000'), {
       error: 'must be an object mapping group names to weights',
     })
     .default({}),

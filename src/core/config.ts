@@ -297,7 +297,10 @@ export function flagChannelFor(config: ShipmateConfig, environment: string): str
 /** Where a service's incidents go. */
 export function incidentChannelFor(config: ShipmateConfig, service: string): string {
   const svc = findService(config, service);
-  return svc?.incidentChannel ?? config.slo.channel ?? channelFor(config, service, config.slo.environment);
+  if (svc?.incidentChannel ?? config.slo.channel) return (svc?.incidentChannel ?? config.slo.channel)!;
+  // A service without the SLO environment still has a channel for each environment it has.
+  const env = svc && !findEnvironment(config, service, config.slo.environment) ? Object.keys(svc.environments)[0]! : config.slo.environment;
+  return channelFor(config, service, env);
 }
 export type ServiceConfig = ShipmateConfig['services'][string];
 export type EnvironmentConfig = ServiceConfig['environments'][string];

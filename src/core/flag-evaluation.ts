@@ -49,6 +49,10 @@ const compiled = new Map<string, RegExp | null>();
 /** Patterns with a quantified group inside a quantified group can take exponential time on a near miss. */
 const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]/;
 export const MAX_PATTERN_LENGTH = 200;
+const ESCAPED = /\\./g;
+const CHARACTER_CLASS = /\[[^\]]*\]/g;
+const QUANTIFIED_GROUP = /\)\s*(?:[*+?]|\{\d)/;
+const UNBOUNDED = /[*+]|\{\d+,\}/g;
 
 /**
  * Why a targeting pattern is refused, or undefined when it is fine: not a regular expression,
@@ -57,6 +61,10 @@ export const MAX_PATTERN_LENGTH = 200;
 export function patternProblem(source: string): string | undefined {
   if (source.length > MAX_PATTERN_LENGTH) return `it is over ${MAX_PATTERN_LENGTH} characters`;
   if (NESTED_QUANTIFIER.test(source)) return 'a repeated group inside a repetition could take very long to match';
+  // Backtracking blows up only through repeated groups or several unbounded repeats that can share
+  // characters; allowing neither keeps every match linear-ish (one [class]+ and fixed text is fine).
+  if (QUANTIFIED_GROUP.test(source)) return 'a repeated group (…)* could take very long to match; repeat a [character class] instead';
+  if ((source.replace(ESCAPED, 'x').replace(CHARACTER_CLASS, 'x').match(UNBOUNDED) ?? []).length > 1) return 'more than one unbounded repeat (*, + or {n,}) could take very long to match';
   try {
     new RegExp(source);
   } catch (error) {

@@ -75,6 +75,7 @@ export function createCallbackRoute(deps: {
       } catch {
         return reply(res, 400, { error: 'the body is not JSON' });
       }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return reply(res, 400, { error: 'the body must be a JSON object: {"idempotencyKey", "status", "detail"}' });
       const key = typeof parsed.idempotencyKey === 'string' ? parsed.idempotencyKey : '';
       if (parsed.status !== 'succeeded' && parsed.status !== 'failed') {
         return reply(res, 400, { error: 'status must be "succeeded" or "failed"' });

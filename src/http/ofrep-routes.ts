@@ -21,12 +21,14 @@ type Body = { context: EvaluationContext } | { status: number; errorCode: string
 const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** JSON with object keys sorted, so that equal contexts hash alike whatever their key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+function canonical(value: unknown, depth = 0): string {
+  // Deeper than any real context: hash its JSON as sent rather than recurse to a stack overflow.
+  if (depth > 64) return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => canonical(v, depth + 1)).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const entries = Object.keys(value)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`);
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k], depth + 1)}`);
     return `{${entries.join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';

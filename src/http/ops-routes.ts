@@ -76,7 +76,13 @@ export function matchRoute(pattern: string, path: string): Record<string, string
 /** Serves the routes on their own; used in Socket Mode, where Bolt runs no HTTP server of ours. */
 export function opsRequestListener(routes: OpsRoute[]) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      // Node's parser lets through targets like "//" that URL refuses; answer, do not throw.
+      return json(res, 400, { error: 'the request target is not a path' });
+    }
     const matching = routes.map((route) => ({ route, params: matchRoute(route.path, path) })).filter((m) => m.params !== undefined);
     if (matching.length === 0) return json(res, 404, { error: `no route ${path}` });
     const found = matching.find((m) => m.route.method.includes(req.method ?? 'GET'));
