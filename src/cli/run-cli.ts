@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { runConsole } from '../playground/console';
+import { PAGE_HTML } from '../playground/page';
 import { startPlayground } from '../playground/playground';
 import { createLogger } from '../telemetry/logger';
 import { loadShipmateConfig } from '../config/load-shipmate-config';
@@ -41,6 +42,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       await shipmate.start();
       await (io.stopSignal ?? new Promise(() => undefined));
       await shipmate.stop();
+    });
+
+  program
+    .command('playground')
+    .description('Shipmate on a local page that looks and behaves like Slack: no Slack app needed')
+    .option('--port <port>', "the page's port", '3000')
+    .option('--data <dir>', 'where the SQLite file and the generated shipmate.yml go', './data')
+    .action(async (opts: { port: string; data: string }) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port ${opts.port} is not a port; write e.g. --port 3000`);
+      const playground = await startPlayground({ port, dataDir: opts.data, page: PAGE_HTML, log: createLogger({ level: io.env.LOG_LEVEL ?? 'warn' }) });
+      io.out(`Shipmate playground: open ${playground.url.replace('127.0.0.1', 'localhost')} (Ctrl-C stops it; data in ${opts.data})`);
+      await (io.stopSignal ?? new Promise(() => undefined));
+      await playground.stop();
     });
 
   program
