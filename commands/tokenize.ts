@@ -12,10 +12,27 @@ const SMART_SINGLE_PAIR = /‘([^‘’]*)’/g;
  * Shell operators and variables are kept as the literal text the person typed.
  */
 export function tokenize(text: string): string[] {
+  // Slack's escapes (<@U123>, <#C123|deploys>, <https://x|a link>) stay whole, and &amp; &lt; &gt;
+  // are the characters the person typed: shell-quote would split them at < > & and ;.
+  const escapes: string[] = [];
+  const kept = text.replace(SLACK_ESCAPE, (match) => `${HOLD}${escapes.push(match) - 1}${HOLD}`);
   // shell-quote would expand $VAR and refuse an unclosed ${; a dollar is only ever meant literally here.
-  const normalized = text.replace(SMART_DOUBLE, '"').replace(SMART_SINGLE_PAIR, "'$1'").replace(/\$/g, DOLLAR);
-  return parse(normalized).map((token) => wordOf(token).split(DOLLAR).join('$'));
+  const normalized = kept.replace(SMART_DOUBLE, '"').replace(SMART_SINGLE_PAIR, "'$1'").replace(/\$/g, DOLLAR);
+  return parse(normalized).map((token) =>
+    wordOf(token)
+      .split(DOLLAR)
+      .join('$')
+      .replace(HELD, (_m, i: string) => escapes[Number(i)]!)
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&'),
+  );
 }
+
+const SLACK_ESCAPE = /<[@#!][^<>\n]*>|<[a-z][a-z0-9+.-]*:[^<>\n]*>|&(?:amp|lt|gt);/gi;
+/** Private-use characters standing in for what shell-quote must not see. */
+const HOLD = '\uE025';
+const HELD = /\uE025(\d+)\uE025/g;
 
 /** A private-use character standing in for "$" while shell-quote parses. */
 const DOLLAR = '\uE024';

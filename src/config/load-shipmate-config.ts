@@ -30,7 +30,13 @@ export function loadShipmateConfig(file: string, env: Readonly<Record<string, st
       doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
     );
   }
-  const raw = doc.toJS() as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (error) {
+    // An alias to nothing, too many aliases, a merge of a non-map: YAML that parses but has no value.
+    throw new InvalidConfigError(file, [`${(error as Error).message.split('\n')[0]} (check the anchors (&name) and aliases (*name))`]);
+  }
   const slothProblems = inlineSlothSpecs(raw, dirname(file));
   const result = parseShipmateConfig(raw, env);
   if (slothProblems.length > 0 || !result.ok) throw new InvalidConfigError(file, [...slothProblems, ...(result.ok ? [] : result.problems)]);
@@ -47,7 +53,13 @@ export function readSlothSpec(path: string): { ok: true; spec: import('../core/s
   }
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) return { ok: false, problems: doc.errors.map((e) => `${path}: line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`) };
-  const parsed = slothSpecSchema.safeParse(doc.toJS());
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (error) {
+    return { ok: false, problems: [`${path}: ${(error as Error).message.split('\n')[0]} (check the anchors (&name) and aliases (*name))`] };
+  }
+  const parsed = slothSpecSchema.safeParse(raw);
   return parsed.success ? { ok: true, spec: parsed.data } : { ok: false, problems: formatIssues(parsed.error.issues).map((p) => `${path}: ${p}`) };
 }
 

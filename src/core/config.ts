@@ -343,7 +343,14 @@ export function interpolateEnv(
   env: Readonly<Record<string, string | undefined>>,
   path: string[] = [],
   problems: string[] = [],
+  within: readonly object[] = [],
 ): { value: unknown; problems: string[] } {
+  // A YAML alias inside its own anchor makes a value that contains itself.
+  if (value && typeof value === 'object' && within.includes(value)) {
+    problems.push(`${path.join('.')}: refers to itself (a YAML alias *name inside its own &name)`);
+    return { value: null, problems };
+  }
+  const inner = value && typeof value === 'object' ? [...within, value] : within;
   if (typeof value === 'string') {
     const replaced = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
       const found = env[name];
@@ -356,12 +363,13 @@ export function interpolateEnv(
     return { value: replaced, problems };
   }
   if (Array.isArray(value)) {
-    return { value: value.map((item, i) => interpolateEnv(item, env, [...path, String(i)], problems).value), problems };
+    return { value: value.map((item, i) => interpolateEnv(item, env, [...path, String(i)], problems, inner).value), problems };
   }
   if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
+    // A null prototype keeps a "__proto__" key a key like any other (the schema then refuses it).
+    const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     for (const [key, item] of Object.entries(value)) {
-      out[key] = interpolateEnv(item, env, [...path, key], problems).value;
+      out[key] = interpolateEnv(item, env, [...path, key], problems, inner).value;
     }
     return { value: out, problems };
   }
