@@ -94,17 +94,17 @@ export interface PrometheusServer {
 }
 
 /**
- * Writes the data into TSDB blocks with promtool, starts prometheus on a free port with that
+ * Writes the data (OpenMetrics text; the canary data by default) into TSDB blocks with promtool, starts prometheus on a free port with that
  * storage, and resolves once /-/ready answers 200. Polling is bounded (10 s) and gives up early
  * when the process exits; a port taken between probing and binding is retried with another.
  */
-export async function startPrometheus(): Promise<PrometheusServer> {
+export async function startPrometheus(data: string = openMetricsText()): Promise<PrometheusServer> {
   await ensureBinaries();
   const dir = await mkdtemp(join(tmpdir(), 'shipmate-prometheus-'));
   const storage = join(dir, 'data');
   try {
-    await writeFile(join(dir, 'data.om'), openMetricsText());
-    await run('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', join(dir, 'data.om'), storage], { timeout: 20_000 });
+    await writeFile(join(dir, 'data.om'), data);
+    await run('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', join(dir, 'data.om'), storage], { timeout: 60_000 });
     await writeFile(join(dir, 'prometheus.yml'), 'global:\n  evaluation_interval: 1h\n'); // nothing to scrape
     for (let attempt = 1; ; attempt++) {
       try {

@@ -1,12 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import type { PrometheusServer } from './prometheus-server';
+import { type PrometheusServer, startPrometheus } from './prometheus-server';
 
 /**
  * A real Prometheus holding four days of request counters for SLO tests, one sample a minute,
@@ -132,83 +124,7 @@ const RAW_SLOW = `  - name: requests-availability-raw
           sum(rate(slo_http_requests_total{service="slow"}[{{.window}}]))
 `;
 
-const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
-
-/** Loads the SLO data into a fresh Prometheus, as startPrometheus() does for the canary data. */
-export async function startSloPrometheus(): Promise<PrometheusServer> {
-  for (const binary of ['prometheus', 'promtool']) {
-    await run(binary, ['--version'], { timeout: 5_000 }).catch(() => {
-      throw new Error(`\`${binary}\` is not on PATH: install Debian's package (apt-get install -y --no-install-recommends prometheus)`);
-    });
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'shipmate-slo-prometheus-'));
-  const storage = join(dir, 'data');
-  try {
-    await writeFile(join(dir, 'data.om'), sloOpenMetricsText());
-    await run('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', join(dir, 'data.om'), storage], { timeout: 60_000 });
-    await writeFile(join(dir, 'prometheus.yml'), 'global:\n  evaluation_interval: 1h\n');
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await launch(dir, storage);
-      } catch (error) {
-        if (attempt >= 3 || !/address already in use/.test(String(error))) throw error;
-      }
-    }
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
-}
-
-async function launch(dir: string, storage: string): Promise<PrometheusServer> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    'prometheus',
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${storage}`, `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=100y', '--log.level=warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = once(child, 'exit');
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(killer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`prometheus exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
-    if (await isReady(url)) return { url, stop };
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  await stop();
-  throw new Error(`prometheus was not ready within 15 s:\n${output}`);
-}
-
-function isReady(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = httpRequest(`${url}/-/ready`, { timeout: 1_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-    req.end();
-  });
+/** Loads the SLO data into a fresh Prometheus, the same way the canary data is loaded. */
+export function startSloPrometheus(): Promise<PrometheusServer> {
+  return startPrometheus(sloOpenMetricsText());
 }
