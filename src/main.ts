@@ -242,6 +242,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     },
   });
   const flagsOfService = (service: string) => findService(config, service)?.flags ?? [];
+  const slos = sloDefinitions(config);
   incidentService = new IncidentService({
     incidents,
     sloStates,
@@ -253,7 +254,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     deployService,
     lockService,
     environment: config.slo.environment,
-    configuredSlos: sloDefinitions(config).map((d) => ({ service: d.service, slo: d.name })),
+    configuredSlos: slos.map((d) => ({ service: d.service, slo: d.name })),
     incidentChannel: (service) => incidentChannelFor(config, service),
     deployChannel: (service, environment) => channelFor(config, service, environment),
     flagsOf: (service, environment) =>
@@ -274,9 +275,9 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   });
   const sloProvider = config.slo.provider ? metricsProviders.get(config.slo.provider)?.provider : undefined;
   const sloMonitor =
-    sloProvider && sloDefinitions(config).length > 0
+    sloProvider && slos.length > 0
       ? createSloMonitor({
-          defs: sloDefinitions(config),
+          defs: slos,
           table: alertTableOf(config),
           provider: sloProvider,
           clock,
