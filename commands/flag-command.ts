@@ -131,7 +131,7 @@ export const flagCommand = {
   parse: parseFlag,
   isUsageError: (error: unknown): boolean => error instanceof UsageError,
 
-  run(deps: FlagCommandDeps, input: FlagInput, invocation: { actor: Actor; requestKey: string | null }): Reply {
+  async run(deps: FlagCommandDeps, input: FlagInput, invocation: { actor: Actor; requestKey: string | null }): Promise<Reply> {
     const environments = Object.keys(deps.config.flags.environments);
     switch (input.action) {
       case 'help':
@@ -160,7 +160,7 @@ export const flagCommand = {
         const environment = input.environment ?? (environments.length === 1 ? environments[0]! : undefined);
         if (!environment) throw new UsageError(`Which environment? Flags have ${environments.join(', ') || 'none (declare flags.environments)'}: add it at the end, e.g. \`/flag ${input.key} on ${environments.at(-1) ?? 'prod'}\`.`);
         const scheduledFor = input.at ? parseWhen(input.at, deps.now(), deps.config.timezone) : undefined;
-        const { change, duplicate } = deps.flagService.request({ flag: input.key, environment, change: input.change, requestKey: invocation.requestKey, ...(scheduledFor ? { scheduledFor } : {}) }, invocation.actor);
+        const { change, duplicate } = await deps.flagService.requestAs({ flag: input.key, environment, change: input.change, requestKey: invocation.requestKey, ...(scheduledFor ? { scheduledFor } : {}) }, invocation.actor);
         const where = change.channel.startsWith('#') ? change.channel : `<#${change.channel}>`;
         if (duplicate) return { kind: 'text', text: `That is flag change #${change.id}, already ${change.status.replace('_', ' ')}.` };
         const state =

@@ -20,6 +20,10 @@ export function createDeployPolicies(config: ShipmateConfig, directory: UserDire
       const freeze = activeFreeze(windows, at);
       return freeze && { name: freeze.name, description: describeFreeze(freeze, config.timezone) };
     },
+    async mayAct(action, environment, userId) {
+      const rule = Object.hasOwn(config.access, environment) ? config.access[environment]![action] : undefined;
+      return !rule || rule.users.includes(userId) || inGroups(userId, rule.groups);
+    },
     mayBreakGlass: async (userId) => config.breakGlass.users.includes(userId) || inGroups(userId, config.breakGlass.groups),
     groupMembers: (groupId) => directory.membersOf(groupId),
     canary(service, environment) {

@@ -16,6 +16,8 @@ export interface DeployPolicies {
   freeze(service: string, environment: string, at: Date): { name: string; description: string } | undefined;
   /** SLOs of the service whose error budget is used up, where that makes deploys need --break-glass. */
   budgetExhausted?(service: string, environment: string): string[];
+  /** Whether the person may deploy, roll back or change flags in the environment (access: in shipmate.yml). */
+  mayAct?(action: AccessAction, environment: string, userId: string): Promise<boolean>;
   /** Whether the person may override a freeze with --break-glass. */
   mayBreakGlass(userId: string): Promise<boolean>;
   /** Members of a Slack user group. */
@@ -24,6 +26,21 @@ export interface DeployPolicies {
   canary(service: string, environment: string): Omit<CanaryPlan, 'baselineVersion'> | undefined;
   /** Where a version's commit checks must be green before deploying here, if they must. */
   preflight(service: string, environment: string, version: string): { repository: string; ref: string } | undefined;
+}
+
+export type AccessAction = 'deploy' | 'rollback' | 'flags';
+
+/** Refuses, and audits the refusal, when the access policy does not list the person for the action. */
+export async function checkAccess(
+  deps: { policies: { mayAct?: DeployPolicies['mayAct'] }; audit: AuditLog; clock: Clock },
+  action: AccessAction,
+  environment: string,
+  subject: string,
+  actor: Actor,
+): Promise<void> {
+  if (actor.source === 'system' || !deps.policies.mayAct || (await deps.policies.mayAct(action, environment, actor.userId))) return;
+  deps.audit.record({ at: deps.clock(), actor: actor.userId, source: actor.source, action: 'access.denied', subject, detail: { permission: `${action}:${environment}` } });
+  throw new PermissionDeniedError(`You do not have the ${action} permission in ${environment} (access.${environment}.${action} in shipmate.yml lists who has); nothing was changed.`);
 }
 
 export interface DeployServiceDeps {
@@ -95,6 +112,7 @@ export class DeployService {
     const { store, locks, audit, uow, runner, clock, policies } = this.deps;
     const earlier = input.requestKey ? store.findByRequestKey(input.requestKey) : undefined;
     if (earlier) return { deployment: earlier, duplicate: true };
+    await checkAccess(this.deps, 'deploy', input.environment, `${input.service}/${input.environment}`, actor);
 
     const freeze = policies.freeze(input.service, input.environment, clock());
     if (freeze && !input.breakGlass) {
@@ -197,6 +215,7 @@ export class DeployService {
     actor: Actor,
   ): Promise<RequestResult> {
     const { store, locks, audit, uow, runner, clock } = this.deps;
+    await checkAccess(this.deps, 'rollback', input.environment, `${input.service}/${input.environment}`, actor);
     return uow.transaction((): RequestResult => {
       const active = store.active(input.service, input.environment);
       if (active?.rollbackOf) return { deployment: active, duplicate: true };
@@ -252,6 +271,10 @@ export class DeployService {
     // Rolling back is always allowed; going on past an inconclusive analysis is an approver's call where deploys need approval.
     const refusal = decision === 'promote' ? await this.mayPromote(deploymentId, actor.userId) : undefined;
     if (refusal) throw new PermissionDeniedError(refusal);
+    if (decision === 'rollback') {
+      const d = this.require(deploymentId);
+      await checkAccess(this.deps, 'rollback', d.environment, `${d.service}/${d.environment}`, actor);
+    }
     return this.deps.uow.transaction(() => {
       const d = this.require(deploymentId);
       const run = d.canary;

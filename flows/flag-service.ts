@@ -5,6 +5,7 @@ import type { FlagBackend, FlagChange, FlagChangeRecord, FlagChangeStore, FlagSn
 import type { AuditLog, QueuedEffect, UnitOfWork } from '../src/core/ports';
 import type { Actor } from '../src/core/types';
 import { patternProblem } from '../src/core/flag-evaluation';
+import { checkAccess } from './deploy-service';
 import { DEFAULT_MAX_ATTEMPTS, type EffectHandler } from './effect-worker';
 import { type ApplyPayload, type FlagChangeEvent, flagChangeFlowId } from './flag-change-flow';
 import type { FlowRunner } from './flow-runner';
@@ -17,6 +18,8 @@ export interface FlagPolicies {
   approval(environment: string): ApprovalPolicy | undefined;
   groupMembers(groupId: string): Promise<readonly string[]>;
   channel(flag: string, environment: string): string;
+  /** Whether the person may change flags in the environment (access: in shipmate.yml). */
+  mayAct?(action: 'flags', environment: string, userId: string): Promise<boolean>;
 }
 
 export interface FlagServiceDeps {
@@ -178,6 +181,12 @@ export class FlagService {
     });
   }
 
+  /** A person's change, from Slack: the access policy first, then as `request`. */
+  async requestAs(input: FlagChangeInput, actor: Actor): Promise<{ change: FlagChangeRecord; duplicate: boolean }> {
+    await checkAccess({ policies: this.deps.policies, audit: this.deps.audit, clock: this.deps.clock }, 'flags', input.environment, `flag/${input.flag}/${input.environment}`, actor);
+    return this.request(input, actor);
+  }
+
   /**
    * Undo: puts the flag back as it was before the change, at once. Only the latest change of the
    * flag can be undone (an older one would overwrite what came after), and where changes need
@@ -193,6 +202,7 @@ export class FlagService {
       throw new ConflictError(`Flag change #${c.id} is not the latest change of ${c.flag} in ${c.environment} (#${latest.id} is): undo that one, or change the flag with /flag.`);
     }
     const policy = this.deps.policies.approval(c.environment);
+    if (!options.asShipmate) await checkAccess({ policies: this.deps.policies, audit: this.deps.audit, clock: this.deps.clock }, 'flags', c.environment, `flag/${c.flag}/${c.environment}`, actor);
     if (policy && !options.asShipmate && actor.userId !== c.requestedBy && !(await this.isApprover(policy, actor.userId))) {
       throw new PermissionDeniedError(`Flags in ${c.environment} need approval, so only <@${c.requestedBy}>, who asked for change #${c.id}, or an approver can undo it.`);
     }

@@ -53,7 +53,7 @@ export interface IncidentServiceDeps {
   /** Changes of the service's flags applied since then. */
   flagChangesOf?(service: string, environment: string, since: Date): NonNullable<IncidentSnapshot['flagChanges']>;
   /** Turns a flag off at once (no approval: it is how people get out of trouble). */
-  turnOffFlag?(flag: string, environment: string, actor: Actor, reason: string, requestKey: string | null): { changeId: number; duplicate: boolean };
+  turnOffFlag?(flag: string, environment: string, actor: Actor, reason: string, requestKey: string | null): Promise<{ changeId: number; duplicate: boolean }>;
   deployChannel(service: string, environment: string): string;
   onQueued?: () => void;
 }
@@ -256,11 +256,11 @@ export class IncidentService {
   }
 
   /** "Turn off <flag>" on the incident: only a flag of the incident's own service. */
-  turnOffFlag(id: number, flag: string, actor: Actor, requestKey: string | null): string {
+  async turnOffFlag(id: number, flag: string, actor: Actor, requestKey: string | null): Promise<string> {
     const i = this.require(id);
     if (i.status !== 'firing') return `Incident #${id} is resolved; turn ${flag} off with \`/flag ${flag} off ${i.environment}\` if you still need to.`;
     if (!this.deps.turnOffFlag || !i.snapshot.flags?.some((f) => f.key === flag)) return `${flag} is not a flag of ${i.service}; nothing was changed.`;
-    const { changeId, duplicate } = this.deps.turnOffFlag(flag, i.environment, actor, `from incident #${i.id} (${i.slo})`, requestKey);
+    const { changeId, duplicate } = await this.deps.turnOffFlag(flag, i.environment, actor, `from incident #${i.id} (${i.slo})`, requestKey);
     if (!duplicate) this.dispatch(i, { type: 'flag-off', by: actor.userId, source: actor.source, flag, changeId });
     return duplicate ? `${flag} is already being turned off (flag change #${changeId}).` : `Turning off ${flag} in ${i.environment} (flag change #${changeId}).`;
   }

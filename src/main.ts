@@ -239,6 +239,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       approval: (environment) => (Object.hasOwn(config.flags.environments, environment) ? config.flags.environments[environment]!.approval : undefined),
       groupMembers: (group) => policies.groupMembers(group),
       channel: (_flag, environment) => flagChannelFor(config, environment),
+      mayAct: (action, environment, userId) => policies.mayAct!(action, environment, userId),
     },
   });
   const flagsOfService = (service: string) => findService(config, service)?.flags ?? [];
@@ -267,8 +268,8 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
         .appliedSince(since, flagsOfService(service))
         .filter((c) => c.environment === environment)
         .map((c) => ({ changeId: c.id, flag: c.flag, what: describeChange(c.change), by: c.requestedBy, at: c.appliedAt!.toISOString() })),
-    turnOffFlag: (flag, environment, actor, reason, requestKey) => {
-      const { change, duplicate } = flagService.request({ flag, environment, change: { kind: 'disable' }, requestKey, skipApproval: true, reason }, actor);
+    turnOffFlag: async (flag, environment, actor, reason, requestKey) => {
+      const { change, duplicate } = await flagService.requestAs({ flag, environment, change: { kind: 'disable' }, requestKey, skipApproval: true, reason }, actor);
       return { changeId: change.id, duplicate };
     },
     onQueued: () => worker?.kick(),

@@ -105,6 +105,16 @@ const shipmateConfigBase = z
     freezeWindows: z.array(scopedFreezeWindow).default([]),
     /** Who may deploy during a freeze with --break-glass "reason". */
     breakGlass: slackUsers,
+    /**
+     * Per environment, who may deploy, roll back and change flags there (users and user groups).
+     * An action not listed is open to everyone; approvals and break glass have their own lists.
+     */
+    access: z
+      .record(
+        environmentName,
+        z.strictObject({ deploy: slackUsers.optional(), rollback: slackUsers.optional(), flags: slackUsers.optional() }),
+      )
+      .default({}),
     /** Release trains, e.g. every Tuesday at 10:00. */
     trains: z.array(train).default([]),
     /** GitHub API access for pre-flight checks. */

@@ -44,6 +44,7 @@ describe('parseShipmateConfig', () => {
         timezone: 'UTC',
         freezeWindows: [],
         breakGlass: { users: [], groups: [] },
+        access: {},
         releases: { missedGrace: 15 * 60_000, autoRollback: false },
         trains: [],
         github: { apiUrl: 'https://api.github.com', timeout: 10_000 },

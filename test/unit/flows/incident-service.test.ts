@@ -581,12 +581,12 @@ describe('IncidentService: acknowledge, pause releases, turn a flag off', () => 
     await expect(w.deployService.request({ service: 'api', environment: 'prod', version: '1.5.0', channel: 'C0DEPLOYS', requestKey: null }, button(ALICE))).rejects.toThrow(ConflictError);
   });
 
-  it('turns off a flag of the incident’s service, once per change; others are refused', () => {
+  it('turns off a flag of the incident’s service, once per change; others are refused', async () => {
     const asked: string[] = [];
     const changes = new Map<string, number>();
     const w = world({
       flagsOf: () => [{ key: 'new-checkout', enabled: true }],
-      turnOffFlag: (flag, environment, actor, reason, requestKey) => {
+      turnOffFlag: async (flag, environment, actor, reason, requestKey) => {
         asked.push(`${flag} ${environment} by ${actor.userId}: ${reason} (${requestKey})`);
         const earlier = changes.get(flag);
         if (earlier) return { changeId: earlier, duplicate: true };
@@ -596,14 +596,14 @@ describe('IncidentService: acknowledge, pause releases, turn a flag off', () => 
     });
     w.service.observe([observation([FAST])]);
     expect(w.service.find(1)!.snapshot.flags).toEqual([{ key: 'new-checkout', enabled: true }]);
-    expect(w.service.turnOffFlag(1, 'billing-v2', button(BOB), 't-1')).toBe('billing-v2 is not a flag of api; nothing was changed.');
-    expect(w.service.turnOffFlag(1, 'new-checkout', button(BOB), 't-2')).toBe('Turning off new-checkout in prod (flag change #12).');
-    expect(w.service.turnOffFlag(1, 'new-checkout', button(ALICE), 't-3')).toBe('new-checkout is already being turned off (flag change #12).');
+    expect(await w.service.turnOffFlag(1, 'billing-v2', button(BOB), 't-1')).toBe('billing-v2 is not a flag of api; nothing was changed.');
+    expect(await w.service.turnOffFlag(1, 'new-checkout', button(BOB), 't-2')).toBe('Turning off new-checkout in prod (flag change #12).');
+    expect(await w.service.turnOffFlag(1, 'new-checkout', button(ALICE), 't-3')).toBe('new-checkout is already being turned off (flag change #12).');
     expect(asked).toEqual([`new-checkout prod by ${BOB}: from incident #1 (availability) (t-2)`, `new-checkout prod by ${ALICE}: from incident #1 (availability) (t-3)`]);
     expect(w.eventsOf('incident:1')).toEqual(['opened', 'flag-off']);
     expect(w.repliesOf('incident:1')).toEqual([`<@${BOB}> is turning off new-checkout in prod (flag change #12).`]);
     w.service.observe([observation([])]);
-    expect(w.service.turnOffFlag(1, 'new-checkout', button(BOB), 't-4')).toBe('Incident #1 is resolved; turn new-checkout off with `/flag new-checkout off prod` if you still need to.');
+    expect(await w.service.turnOffFlag(1, 'new-checkout', button(BOB), 't-4')).toBe('Incident #1 is resolved; turn new-checkout off with `/flag new-checkout off prod` if you still need to.');
     expect(asked).toHaveLength(2);
   });
 
