@@ -1,10 +1,9 @@
-import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { type Clock, systemClock } from '../core/clock';
 import { ExternalServiceError, ValidationError } from '../core/errors';
 import type { FlagBackend } from '../core/flags';
 import { formatDuration } from '../core/format-duration';
-import { describeHttpError } from '../deployers/describe-http-error';
-import { isTransient, retryTransient } from '../deployers/retry';
+import { createFlagApiClient } from './flag-api-client';
 
 export interface LaunchDarklyBackendSpec {
   /**
@@ -52,17 +51,6 @@ interface Subject {
   environment: string;
   envKey: string;
   doing: string;
-}
-
-/** An answer another try may fix (5xx), or no answer at all; `status` and `code` are what isTransient reads. */
-class Transient extends Error {
-  constructor(
-    readonly detail: string,
-    readonly status?: number,
-    readonly code?: string,
-  ) {
-    super(detail);
-  }
 }
 
 const SEMANTIC_PATCH = 'application/json; domain-model=launchdarkly.semanticpatch';
@@ -145,55 +133,20 @@ export function createLaunchDarklyBackend(spec: LaunchDarklyBackendSpec, deps: L
     return new ExternalServiceError(about, false);
   };
 
-  /** One request; a 5xx or a transport failure throws Transient, any other answer comes back. */
-  const send = async (method: 'get' | 'patch', url: string, s: Subject, body?: unknown, params?: Record<string, string>): Promise<AxiosResponse<string>> => {
-    const deadline = AbortSignal.timeout(timeoutMs);
-    let response: AxiosResponse<string>;
-    try {
-      response = await http.request<string>({
-        method,
-        url,
-        params,
-        data: body === undefined ? undefined : JSON.stringify(body),
-        headers: {
-          authorization: spec.token,
-          accept: 'application/json',
-          'ld-api-version': API_VERSION,
-          'user-agent': 'Shipmate',
-          ...(body === undefined ? {} : { 'content-type': SEMANTIC_PATCH }),
-        },
-        timeout: timeoutMs,
-        signal: deadline,
-        responseType: 'text',
-        transformRequest: [(data: unknown) => data],
-        transformResponse: [(data: string) => data],
-        validateStatus: () => true,
-        maxRedirects: 0,
-      });
-    } catch (error) {
-      // Only the code travels on: the axios error holds the request headers, the token among them.
-      const timedOut = deadline.aborted || (isAxiosError(error) && (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT'));
-      const code = timedOut ? 'ETIMEDOUT' : isAxiosError(error) ? error.code : undefined;
-      const detail = `LaunchDarkly: ${timedOut ? `no answer from ${new URL(url).host} within ${formatDuration(timeoutMs)} (timeout)` : describeHttpError(error, url, timeoutMs)}`;
-      throw new Transient(detail, undefined, code);
-    }
-    if (response.status >= 500) throw new Transient(`LaunchDarkly answered ${response.status}${said(response) ? ` ${said(response)}` : ''}`, response.status);
-    if (response.status >= 300) throw refused(s, response);
-    return response;
-  };
-
-  /** The whole operation, tried again while it fails transiently; every failure leaves as ExternalServiceError. */
-  const attempt = async <T>(s: Subject, op: () => Promise<T>): Promise<T> => {
-    try {
-      return await retryTransient(op, { retries, ...(deps.retryDelayMs !== undefined ? { initialDelayMs: deps.retryDelayMs } : {}) });
-    } catch (error) {
-      if (!(error instanceof Transient)) throw error;
-      const retryable = isTransient(error);
-      const tries = retryable && retries > 0 ? ` (after ${retries + 1} tries)` : '';
-      const hint = error.status ? '; LaunchDarkly may be having trouble, try again later' : '';
-      throw new ExternalServiceError(`${error.detail} while ${s.doing} ${where(s)}${tries}${hint}`, retryable);
-    }
-  };
+  const { send, attempt } = createFlagApiClient<Subject>({
+    http,
+    system: 'LaunchDarkly',
+    answerer: 'LaunchDarkly',
+    token: spec.token,
+    timeoutMs,
+    retries,
+    ...(deps.retryDelayMs !== undefined ? { retryDelayMs: deps.retryDelayMs } : {}),
+    headers: { 'ld-api-version': API_VERSION },
+    contentType: SEMANTIC_PATCH,
+    said,
+    refused,
+    where,
+  });
 
   const getFlag = async (s: Subject): Promise<{ flag: Flag; env: FlagEnvironment }> => {
     const response = await send('get', flagUrl(s.key), s, undefined, { env: s.envKey });

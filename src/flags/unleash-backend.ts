@@ -1,9 +1,8 @@
-import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { ExternalServiceError, ValidationError } from '../core/errors';
 import type { FlagBackend } from '../core/flags';
 import { formatDuration } from '../core/format-duration';
-import { describeHttpError } from '../deployers/describe-http-error';
-import { isTransient, retryTransient } from '../deployers/retry';
+import { createFlagApiClient } from './flag-api-client';
 
 export interface UnleashBackendSpec {
   /** Where Unleash runs, e.g. https://unleash.example.com or https://eu.app.unleash-hosted.com/acme; a trailing /api is fine. */
@@ -48,17 +47,6 @@ interface Subject {
   environment: string;
   unleashEnv: string;
   doing: string;
-}
-
-/** A 5xx or no answer; `status` and `code` are what isTransient reads. */
-class Transient extends Error {
-  constructor(
-    readonly detail: string,
-    readonly status?: number,
-    readonly code?: string,
-  ) {
-    super(detail);
-  }
 }
 
 const FLEXIBLE = 'flexibleRollout';
@@ -125,52 +113,19 @@ export function createUnleashBackend(spec: UnleashBackendSpec, deps: UnleashBack
     return new ExternalServiceError(about, false);
   };
 
-  /** One request; a 5xx or a transport failure throws Transient, a refusal ExternalServiceError. */
-  const send = async (method: 'get' | 'post' | 'patch', target: string, s: Subject, body?: unknown): Promise<AxiosResponse<string>> => {
-    const deadline = AbortSignal.timeout(timeoutMs);
-    let response: AxiosResponse<string>;
-    try {
-      response = await http.request<string>({
-        method,
-        url: target,
-        data: body === undefined ? undefined : JSON.stringify(body),
-        headers: {
-          authorization: spec.token,
-          accept: 'application/json',
-          'user-agent': 'Shipmate',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        timeout: timeoutMs,
-        signal: deadline,
-        responseType: 'text',
-        transformRequest: [(data: unknown) => data],
-        transformResponse: [(data: string) => data],
-        validateStatus: () => true,
-        maxRedirects: 0,
-      });
-    } catch (error) {
-      // Only the code travels on: the axios error holds the request headers, the token among them.
-      const timedOut = deadline.aborted || (isAxiosError(error) && (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT'));
-      const code = timedOut ? 'ETIMEDOUT' : isAxiosError(error) ? error.code : undefined;
-      const detail = timedOut ? `no answer from ${host} within ${formatDuration(timeoutMs)} (timeout)` : describeHttpError(error, target, timeoutMs);
-      throw new Transient(`Unleash: ${detail}`, undefined, code);
-    }
-    if (response.status >= 500) throw new Transient(`Unleash at ${host} answered ${response.status}${said(response) ? ` ${said(response)}` : ''}`, response.status);
-    if (response.status >= 300) throw refused(s, response);
-    return response;
-  };
-
-  const attempt = async <T>(s: Subject, op: () => Promise<T>): Promise<T> => {
-    try {
-      return await retryTransient(op, { retries, ...(deps.retryDelayMs !== undefined ? { initialDelayMs: deps.retryDelayMs } : {}) });
-    } catch (error) {
-      if (!(error instanceof Transient)) throw error;
-      const retryable = isTransient(error);
-      const tries = retryable && retries > 0 ? ` (after ${retries + 1} tries)` : '';
-      const hint = error.status ? '; Unleash may be having trouble, try again later' : '';
-      throw new ExternalServiceError(`${error.detail} while ${s.doing} ${where(s)}${tries}${hint}`, retryable);
-    }
-  };
+  const { send, attempt } = createFlagApiClient<Subject>({
+    http,
+    system: 'Unleash',
+    answerer: `Unleash at ${host}`,
+    token: spec.token,
+    timeoutMs,
+    retries,
+    ...(deps.retryDelayMs !== undefined ? { retryDelayMs: deps.retryDelayMs } : {}),
+    contentType: 'application/json',
+    said,
+    refused,
+    where,
+  });
 
   const getEnvironment = async (s: Subject): Promise<FeatureEnvironment> => {
     const response = await send('get', featureUrl(s.key), s);
