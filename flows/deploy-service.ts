@@ -7,6 +7,7 @@ import type { CanaryEvent, CanaryPlan } from './canary-flow';
 import { type DeployEvent, deployFlowId } from './deploy-flow';
 import type { EffectHandler } from './effect-worker';
 import type { FlowRunner } from './flow-runner';
+import { type AccessAction, checkAccess } from './access-check';
 import { planRollback } from './rollback-plan';
 
 /** Which rules apply to a target; read from shipmate.yml. */
@@ -26,21 +27,6 @@ export interface DeployPolicies {
   canary(service: string, environment: string): Omit<CanaryPlan, 'baselineVersion'> | undefined;
   /** Where a version's commit checks must be green before deploying here, if they must. */
   preflight(service: string, environment: string, version: string): { repository: string; ref: string } | undefined;
-}
-
-export type AccessAction = 'deploy' | 'rollback' | 'flags';
-
-/** Refuses, and audits the refusal, when the access policy does not list the person for the action. */
-export async function checkAccess(
-  deps: { policies: { mayAct?: DeployPolicies['mayAct'] }; audit: AuditLog; clock: Clock },
-  action: AccessAction,
-  environment: string,
-  subject: string,
-  actor: Actor,
-): Promise<void> {
-  if (actor.source === 'system' || !deps.policies.mayAct || (await deps.policies.mayAct(action, environment, actor.userId))) return;
-  deps.audit.record({ at: deps.clock(), actor: actor.userId, source: actor.source, action: 'access.denied', subject, detail: { permission: `${action}:${environment}` } });
-  throw new PermissionDeniedError(`You do not have the ${action} permission in ${environment} (access.${environment}.${action} in shipmate.yml lists who has); nothing was changed.`);
 }
 
 export interface DeployServiceDeps {

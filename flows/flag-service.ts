@@ -5,7 +5,7 @@ import type { FlagBackend, FlagChange, FlagChangeRecord, FlagChangeStore, FlagSn
 import type { AuditLog, QueuedEffect, UnitOfWork } from '../src/core/ports';
 import type { Actor } from '../src/core/types';
 import { patternProblem } from '../src/core/flag-evaluation';
-import { checkAccess } from './deploy-service';
+import { checkAccess } from './access-check';
 import { DEFAULT_MAX_ATTEMPTS, type EffectHandler } from './effect-worker';
 import { type ApplyPayload, type FlagChangeEvent, flagChangeFlowId } from './flag-change-flow';
 import type { FlowRunner } from './flow-runner';
