@@ -24,6 +24,8 @@ import { type Clock, systemClock } from './core/clock';
 import { alertTableOf, channelFor, findService, flagChannelFor, incidentChannelFor, type ShipmateConfig, sloDefinitions } from './core/config';
 import { createFlagBackends } from './flags/flag-backends';
 import { createOfrepRoutes } from './http/ofrep-routes';
+import { guardButtons } from './slack/button-guard';
+import { type ButtonSigner, createButtonSigner } from './slack/button-signing';
 import { describeChange } from './slack/flag-view';
 import { registerFlagListeners } from './slack/flag-listeners';
 import { createSqliteFlagChangeStore, createSqliteFlagStore } from './store/sqlite-flag-store';
@@ -43,6 +45,7 @@ import { createSqliteAuditLog } from './store/sqlite-audit-log';
 import { createSqliteDeploymentStore } from './store/sqlite-deployment-store';
 import { createSqliteIncidentStore, createSqliteSloStateStore } from './store/sqlite-incident-store';
 import { createSqliteEffectQueue, createSqliteFlowEventLog } from './store/sqlite-effect-queue';
+import { appKey } from './store/sqlite-app-keys';
 import { createSqliteLockStore } from './store/sqlite-lock-store';
 import { createSqliteReleaseStore } from './store/sqlite-release-store';
 import { createSqliteTrainStore } from './store/sqlite-train-store';
@@ -71,6 +74,8 @@ export interface Shipmate {
   app: App;
   db: Db;
   worker: EffectWorker;
+  /** Signs button values as Slack will send them back. */
+  signer: ButtonSigner;
   /** Starts receiving from Slack and serving /healthz, /readyz and /metrics; resolves with the HTTP port. */
   start(): Promise<number>;
   stop(): Promise<void>;
@@ -197,6 +202,8 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');
   });
+  const signer = createButtonSigner(appKey(db, 'button-signing', clock()));
+  guardButtons(app, { signer, audit, clock, log });
 
   const policies = createDeployPolicies(config, createSlackDirectory(app.client, clock), {
     budgetExhausted: (service, environment) =>
@@ -291,7 +298,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       : undefined;
   const trainService = new TrainService({ config, trains: createSqliteTrainStore(db), queue, audit, uow, clock, releaseService, onQueued: () => worker?.kick() });
   const home = (userId: string) => buildHomeModel(userId, clock(), { config, store: deployments, locks, releases, policies });
-  registerListeners(app, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, log, metrics,
+  registerListeners(app, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, signer, log, metrics,
     ...(options.ackWithinMs !== undefined ? { ackWithinMs: options.ackWithinMs } : {}) });
   registerFlagListeners(app, { config, flags, flagService, now: clock, log, metrics });
   registerIncidentListeners(app, { config, sloStates, incidents, incidentService, deployService, messages, log, metrics });
@@ -303,7 +310,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     clock,
     log: log.child({ component: 'effects' }),
     handlers: {
-      ...createSlackMessenger({ client: app.client, messages, clock, metrics }),
+      ...createSlackMessenger({ client: app.client, messages, clock, metrics, signer }),
       deploy: deployService.deployHandler(deployers),
       'canary.weight': canaryWeightHandler(deployers),
       'canary.measure': canaryMeasureHandler({ providers: metricsProviders, clock }),
@@ -334,6 +341,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     app,
     db,
     worker,
+    signer,
     tick,
     evaluateSlos,
     async start() {

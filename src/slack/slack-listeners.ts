@@ -9,6 +9,7 @@ import { AppError } from '../core/errors';
 import { parseWhen } from '../core/schedule';
 import type { Logger } from '../telemetry/logger';
 import type { Metrics } from '../telemetry/metrics';
+import type { ButtonSigner } from './button-signing';
 import { renderHome } from './home-view';
 import {
   ACTION_ABORT_RELEASE,
@@ -35,6 +36,8 @@ export interface ListenerDeps extends DeployCommandDeps, ReleaseCommandDeps {
   metrics: Metrics;
   /** What a person's App Home shows. */
   home: (userId: string) => Promise<HomeModel>;
+  /** Signs App Home's buttons as the messenger signs messages'. */
+  signer: ButtonSigner;
   /**
    * How long a slash command may work before it is acked with "working on it" and answered later
    * through response_url. Slack gives 3 s; pre-flight checks on GitHub can take longer.
@@ -153,7 +156,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   });
 
   const publishHome = async (client: App['client'], userId: string) =>
-    client.views.publish({ user_id: userId, view: renderHome(await deps.home(userId)) });
+    client.views.publish({ user_id: userId, view: deps.signer.signBlocks(renderHome(await deps.home(userId))) });
 
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab === 'home') await publishHome(client, event.user);

@@ -7,6 +7,7 @@ import { ExternalServiceError } from '../core/errors';
 import type { QueuedEffect } from '../core/ports';
 import type { MessageStore } from '../store/sqlite-message-store';
 import type { Metrics } from '../telemetry/metrics';
+import type { ButtonSigner } from './button-signing';
 import { renderCanaryChart } from './canary-chart';
 import { blocks, escapeMrkdwn, renderMessage } from './render';
 
@@ -47,13 +48,19 @@ export interface SlackMessengerDeps {
   messages: MessageStore;
   clock: Clock;
   metrics: Metrics;
+  /** Signs the buttons of each message, so a click can be checked against what was posted. */
+  signer: ButtonSigner;
 }
 
 /**
  * Effect handlers that post, edit and reply to Shipmate's messages. Each looks up where its message
  * lives, so an update after a restart edits the message posted before it.
  */
-export function createSlackMessenger({ client, messages, clock, metrics }: SlackMessengerDeps): Record<string, EffectHandler> {
+export function createSlackMessenger({ client, messages, clock, metrics, signer }: SlackMessengerDeps): Record<string, EffectHandler> {
+  const render = (message: PostMessage['message']) => {
+    const { text, blocks } = renderMessage(message);
+    return { text, blocks: signer.signBlocks(blocks) };
+  };
   const call = async <T>(method: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -100,7 +107,7 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
         messages.put(messageKey, { channel, ts: earlier.ts }, clock());
         return;
       }
-      const { text, blocks } = renderMessage(message);
+      const { text, blocks } = render(message);
       const result = await call('chat.postMessage', () =>
         client.chat.postMessage({ channel, text, blocks, unfurl_links: false, metadata: metadata(messageKey) }),
       );
@@ -118,7 +125,7 @@ export function createSlackMessenger({ client, messages, clock, metrics }: Slack
     async 'message.update'(effect: QueuedEffect) {
       const { messageKey, message } = effect.payload as UpdateMessage;
       const { channel, ts } = posted(messageKey);
-      const { text, blocks } = renderMessage(message);
+      const { text, blocks } = render(message);
       await call('chat.update', () => client.chat.update({ channel, ts, text, blocks }));
     },
 

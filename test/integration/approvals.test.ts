@@ -1,5 +1,5 @@
 import { startHarness, type Harness } from '../support/harness';
-import { blockActionsBody, eventBody, postSigned } from '../support/slack-requests';
+import { blockActionsBody, sentButtonValue, eventBody, postSigned } from '../support/slack-requests';
 import { WebhookTarget } from '../support/webhook-target';
 
 const config = (target: WebhookTarget) => `
@@ -157,11 +157,11 @@ describe('approvals', () => {
     expect(bobby).toContain('"type":"home"');
     expect(bobby).toContain('Waiting for your approval');
     expect(bobby).toContain('*api* `2.0.0` → prod · awaiting approval · #1 by <@U0ALICE>');
-    expect(bobby).toContain('"action_id":"deploy_approve","value":"1"');
+    expect(bobby).toMatch(/"action_id":"deploy_approve","value":"1\.[\w-]{22}"/); // signed
     expect(await openHome('U0MALLORY')).toContain('Nothing waits for you.');
     expect(await openHome('U0ALICE')).toContain('Nothing waits for you.'); // requesters cannot approve their own
 
-    await postSigned(h.url, blockActionsBody('deploy_approve', '1', { userId: 'U0BOBBY', fromHome: true }));
+    await postSigned(h.url, blockActionsBody('deploy_approve', sentButtonValue(h.emulator.calls, 'deploy_approve', '1'), { userId: 'U0BOBBY', fromHome: true }));
     const dm = await h.emulator.waitFor('chat.postMessage', (a) => a.channel === 'U0BOBBY');
     expect(dm.args.text).toBe('You approved deploy #1; 1 more needed.');
     await h.emulator.waitFor('views.publish', () => h.emulator.callsTo('views.publish').length > 3);

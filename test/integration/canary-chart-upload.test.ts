@@ -2,6 +2,7 @@ import { LogLevel, WebClient } from '@slack/web-api';
 import type { ThreadChart } from '../../flows/messages';
 import { ExternalServiceError } from '../../src/core/errors';
 import type { QueuedEffect } from '../../src/core/ports';
+import { createButtonSigner } from '../../src/slack/button-signing';
 import { createSlackMessenger } from '../../src/slack/slack-messenger';
 import { migrate, openDatabase } from '../../src/store/database';
 import { createSqliteMessageStore, type MessageStore } from '../../src/store/sqlite-message-store';
@@ -46,7 +47,7 @@ describe('a canary chart uploaded into the deploy card thread', () => {
     const db = openDatabase(':memory:');
     migrate(db, undefined, clock.now());
     messages = createSqliteMessageStore(db);
-    const handlers = createSlackMessenger({ client, messages, clock: clock.now, metrics: createMetrics() });
+    const handlers = createSlackMessenger({ client, messages, clock: clock.now, metrics: createMetrics(), signer: createButtonSigner(Buffer.alloc(32)) });
     handleChart = handlers['message.chart']!;
     const parent = await client.chat.postMessage({ channel: CHANNEL, text: 'Deploying api 1.4.2 to prod' });
     parentTs = parent.ts!;

@@ -223,10 +223,13 @@ describe('canary deploys against a real Prometheus', () => {
   it('where deploys need approval, only another approver may promote a paused canary; anyone may roll it back', async () => {
     const approved = (dir: string) => config(prometheus.url)(dir).replace('        strategy: canary', '        approval: { required: 1, approvers: { users: [U0APPROVER1, U0ALICE] } }\n        strategy: canary');
     h = await startHarness(approved, {}, { clockStart: sampleTime(8) });
+    // Each click on the card Shipmate posted, once it is posted.
     await deploy('api@1.4.1 to prod');
+    await h.settle();
     await h.click('deploy_approve', '1', { userId: 'U0APPROVER1' });
     await h.settle();
     await deploy('api@9.9.9 to prod');
+    await h.settle();
     await h.click('deploy_approve', '2', { userId: 'U0APPROVER1' });
     await h.settle();
     expect(JSON.parse(status(2).canary!).status).toBe('paused');

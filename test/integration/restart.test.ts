@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { signalAndWait, startShipmateProcess } from '../support/run-process';
 import { SlackEmulator } from '../support/slack-emulator';
-import { blockActionsBody, postSigned, SIGNING_SECRET, slashCommandBody } from '../support/slack-requests';
+import { blockActionsBody, sentButtonValue, postSigned, SIGNING_SECRET, slashCommandBody } from '../support/slack-requests';
 import { WebhookTarget } from '../support/webhook-target';
 
 const BOT_TOKEN = 'xoxb-1-2-restarttoken';
@@ -131,12 +131,12 @@ services:
     let url = await start();
     await postSigned(url, slashCommandBody('api@2.0.0 to audited'));
     await emulator.waitFor('chat.postMessage');
-    await postSigned(url, blockActionsBody('deploy_approve', '1', { userId: 'U0BOBBY', responseBase: emulator.url }));
+    await postSigned(url, blockActionsBody('deploy_approve', sentButtonValue(emulator.calls, 'deploy_approve', '1'), { userId: 'U0BOBBY', responseBase: emulator.url }));
     await emulator.waitFor('chat.update', (a) => JSON.stringify(a.blocks).includes('1 more needed'));
     await kill();
 
     url = await start();
-    await postSigned(url, blockActionsBody('deploy_approve', '1', { userId: 'U0CAROL', responseBase: emulator.url }));
+    await postSigned(url, blockActionsBody('deploy_approve', sentButtonValue(emulator.calls, 'deploy_approve', '1'), { userId: 'U0CAROL', responseBase: emulator.url }));
     await emulator.waitFor('chat.update', (a) => String(a.text).endsWith('Succeeded'));
     const card = emulator.messagesIn(CHANNEL)[0]!;
     expect(JSON.stringify(card.blocks)).toMatch(/Approved by <@U0BOBBY> \(.*\), <@U0CAROL> \(/);

@@ -8,7 +8,7 @@ import { createShipmate, type Shipmate } from '../../src/main';
 import { createLogger } from '../../src/telemetry/logger';
 import { ManualClock } from './manual-clock';
 import { SlackEmulator } from './slack-emulator';
-import { blockActionsBody, postSigned, SIGNING_SECRET, slashCommandBody, viewSubmissionBody } from './slack-requests';
+import { blockActionsBody, postSigned, sentButtonValue, SIGNING_SECRET, slashCommandBody, viewSubmissionBody } from './slack-requests';
 
 export const BOT_TOKEN = 'xoxb-111-222-harnesstoken';
 
@@ -20,6 +20,7 @@ export interface Harness {
   clock: ManualClock;
   logs: string[];
   command(text: string, overrides?: Record<string, string>): ReturnType<typeof postSigned>;
+  /** Clicks the button Shipmate sent with this action ID and (unsigned) value. */
   click(actionId: string, value: string, overrides?: { userId?: string; triggerId?: string }): ReturnType<typeof postSigned>;
   submit(...args: Parameters<typeof viewSubmissionBody>): ReturnType<typeof postSigned>;
   /** Waits until the worker is idle and nothing but timers is pending: follow-up work included. */
@@ -85,7 +86,8 @@ export async function startHarness(
     clock,
     logs,
     command: (text, overrides = {}) => postSigned(url, slashCommandBody(text, { responseBase: emulator.url, ...overrides })),
-    click: (actionId, value, overrides = {}) => postSigned(url, blockActionsBody(actionId, value, { responseBase: emulator.url, ...overrides })),
+    click: (actionId, value, overrides = {}) =>
+      postSigned(url, blockActionsBody(actionId, sentButtonValue(emulator.calls, actionId, value), { responseBase: emulator.url, ...overrides })),
     submit: (...args) => postSigned(url, viewSubmissionBody(...args)),
     async settle() {
       const pending = shipmate.db.prepare("SELECT COUNT(*) FROM effects WHERE status = 'pending' AND lane != 'timer' AND not_before <= ?").pluck();

@@ -2,6 +2,8 @@ import { createHmac } from 'node:crypto';
 import blockActionsFixture from '../fixtures/block-actions.json';
 import slashCommandFixture from '../fixtures/slash-command.json';
 import viewSubmissionFixture from '../fixtures/view-submission.json';
+import { unsignedPart } from '../../src/slack/button-signing';
+import type { RecordedCall } from './slack-emulator';
 
 export const SIGNING_SECRET = 'e3b0c44298fc1c149afbf4c8996fb924';
 
@@ -49,6 +51,25 @@ export function slashCommandBody(text: string, overrides: Partial<typeof slashCo
   };
   fields.response_url = `${responseBase}${fields.response_url}`;
   return new URLSearchParams(fields as Record<string, string>).toString();
+}
+
+/**
+ * The value of a button Shipmate sent (posted, updated, published on App Home) that shows `shown`:
+ * Slack returns a button's value as posted, signature included, so a click should too. Newest first,
+ * so an old message's button is found even after its card was edited. The shown value itself when
+ * no such button was sent: a click Slack would never deliver, which Shipmate refuses.
+ */
+export function sentButtonValue(calls: readonly RecordedCall[], actionId: string, shown: string): string {
+  const found: string[] = [];
+  const collect = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(collect);
+    if (!node || typeof node !== 'object') return;
+    const e = node as { type?: unknown; action_id?: unknown; value?: unknown };
+    if (e.type === 'button' && e.action_id === actionId && typeof e.value === 'string' && unsignedPart(e.value) === shown) found.push(e.value);
+    else Object.values(node).forEach(collect);
+  };
+  for (let i = calls.length - 1; i >= 0 && found.length === 0; i--) collect([calls[i]!.args.blocks, (calls[i]!.args.view as { blocks?: unknown } | undefined)?.blocks]);
+  return found[0] ?? shown;
 }
 
 /** A button click as Slack sends it: `payload=<JSON>` (https://api.slack.com/reference/interaction-payloads/block-actions). */
