@@ -21,7 +21,7 @@ export interface ButtonSigner {
 /** What a signed value shows before its MAC: what tests and the playground compare clicks by. */
 export function unsignedPart(signed: string): string {
   const dot = signed.lastIndexOf('.');
-  return dot > 0 && signed.length - dot - 1 === MAC_LENGTH ? signed.slice(0, dot) : signed;
+  return dot >= 0 && signed.length - dot - 1 === MAC_LENGTH ? signed.slice(0, dot) : signed;
 }
 
 export function createButtonSigner(key: Buffer): ButtonSigner {
