@@ -23,7 +23,8 @@ describe('button signing', () => {
   });
 
   it('signs every button of a message, leaves the rest alone, and does not touch frozen input', () => {
-    const blocks = Object.freeze([
+    const elementsOf = (block: unknown) => (block as { elements: { value?: string }[] }).elements;
+    const blocks: readonly unknown[] = Object.freeze([
       Object.freeze({ type: 'section', text: { type: 'mrkdwn', text: 'value: 1' } }),
       Object.freeze({
         type: 'actions',
@@ -33,11 +34,11 @@ describe('button signing', () => {
         ]),
       }),
     ]);
-    const signed = signer.signBlocks(blocks) as unknown as typeof blocks;
-    const [approve, link] = (signed[1] as { elements: { value?: string }[] }).elements;
+    const signed = signer.signBlocks(blocks);
+    const [approve, link] = elementsOf(signed[1]);
     expect(signer.verify('deploy_approve', approve!.value!)).toBe('1');
     expect(link).toEqual({ type: 'button', action_id: 'incident_runbook', url: 'https://runbooks.example/api' });
     expect(signed[0]).toEqual(blocks[0]);
-    expect((blocks[1] as { elements: { value?: string }[] }).elements[0]!.value).toBe('1');
+    expect(elementsOf(blocks[1])[0]!.value).toBe('1');
   });
 });
