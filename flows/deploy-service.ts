@@ -383,10 +383,24 @@ export class DeployService {
       // Targets can answer at length; the card and thread have limits, the start is what explains.
       if (!outcome.ok && outcome.error.length > 1000) outcome = { ...outcome, error: `${outcome.error.slice(0, 1000)}…` };
       this.deps.onOutcome?.(request, outcome.ok);
-      const previousGood = this.deps.store.good(request.service, request.environment, 20).find((d) => d.version !== request.version)?.version;
-      const event: DeployEvent = { type: 'finished', outcome, ...(previousGood ? { previousGood } : {}) };
+      const event: DeployEvent = { type: 'finished', outcome, ...this.previousGoodOf(request) };
       return event;
     };
+  }
+
+  /**
+   * Where a rollback of this deploy would go: the last good version before it. A rollback's own
+   * "before" starts at the version it restored; the deploys it undid are no way back.
+   */
+  private previousGoodOf(request: { deploymentId: number; service: string; environment: string; version: string }): { previousGood?: string } {
+    let good = this.deps.store.good(request.service, request.environment, 20).filter((d) => d.id !== request.deploymentId);
+    const rollbackOf = this.deps.store.get(request.deploymentId)?.rollbackOf;
+    if (rollbackOf) {
+      const restored = good.findIndex((d) => d.id <= rollbackOf && d.version === request.version);
+      good = restored >= 0 ? good.slice(restored) : good.filter((d) => d.id < rollbackOf);
+    }
+    const previousGood = good.find((d) => d.version !== request.version)?.version;
+    return previousGood ? { previousGood } : {};
   }
 
   private require(deploymentId: number): Deployment {

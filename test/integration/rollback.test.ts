@@ -56,6 +56,8 @@ describe('rollback', () => {
       { id: 2, rolled_back: 1 },
       { id: 3, rolled_back: 0 },
     ]);
+    // The rollback's own card offers no way back to the version it undid.
+    expect(buttonsOf(3).map((b) => b.action_id)).not.toContain('deploy_rollback');
     // 1.1.0 was rolled back, so it is no longer a good version: nothing earlier than 1.0.0 is left.
     expect(await deploy('rollback api prod')).toBe('api in prod has no earlier good version to roll back to: 1.0.0 is the only one that ever succeeded there.');
     const audit = h.shipmate.db.prepare("SELECT actor, detail FROM audit_log WHERE action = 'deploy.rollback'").get() as { actor: string; detail: string };
