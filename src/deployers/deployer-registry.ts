@@ -2,11 +2,9 @@ import type { Clock } from '../core/clock';
 import { type DeploySpec, findEnvironment, type ShipmateConfig } from '../core/config';
 import { NotFoundError } from '../core/errors';
 import type { DeployCallbacks, Deployer, DeployerFactory } from '../core/ports';
-import { createArgoRolloutsDeployer } from './argo-rollouts-deployer';
 import { createArgocdDeployer } from './argocd-deployer';
 import { createCommandDeployer } from './command-deployer';
 import { createGithubActionsDeployer } from './github-actions-deployer';
-import { createKubernetesDeployer } from './kubernetes-deployer';
 import { createWebhookDeployer } from './webhook-deployer';
 
 export interface DeployerDeps {
@@ -31,10 +29,11 @@ function createDeployer(spec: DeploySpec, deps: DeployerDeps): Deployer {
       return createGithubActionsDeployer(spec, deps);
     case 'argocd':
       return createArgocdDeployer(spec, deps);
+    // Loaded only where a target uses them: the Kubernetes client alone is about 26 MB resident.
     case 'kubernetes':
-      return createKubernetesDeployer(spec, deps);
+      return (require('./kubernetes-deployer') as typeof import('./kubernetes-deployer')).createKubernetesDeployer(spec, deps);
     case 'argo-rollouts':
-      return createArgoRolloutsDeployer(spec, deps);
+      return (require('./argo-rollouts-deployer') as typeof import('./argo-rollouts-deployer')).createArgoRolloutsDeployer(spec, deps);
   }
 }
 
