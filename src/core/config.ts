@@ -6,7 +6,9 @@ import { deploySpec } from './deploy-specs';
 import { duration } from './duration';
 import { cronExpression, type FreezeWindow, freezeWindowSchema, timeZone } from './freeze-windows';
 import { flagsConfigSchema } from './flag-config';
+import { checkSeparateCredentials } from './credential-rules';
 import { checkQueryTemplate } from './query-template';
+import { createRedactor } from './redact';
 import { planWaves } from './release-plan';
 import { alertTableSchema, DEFAULT_ALERT_TABLE, type SloDefinition, sloSpecSchema, toSloDefinition } from './slo';
 
@@ -195,6 +197,7 @@ export const shipmateConfigSchema = shipmateConfigBase
     }
     checkCanaries(config, ctx);
     checkSlos(config, ctx);
+    checkSeparateCredentials(config, ctx);
     for (const [env, f] of Object.entries(config.flags.environments)) {
       if (f.ofrepKey && f.backend.type !== 'builtin') ctx.addIssue({ code: 'custom', path: ['flags', 'environments', env, 'ofrepKey'], message: `apps read ${f.backend.type} flags from ${f.backend.type} itself; ofrepKey only applies to builtin flags` });
       if (!f.channel && !config.flags.channel && !config.defaults.channel) ctx.addIssue({ code: 'custom', path: ['flags', 'channel'], message: 'set flags.channel or defaults.channel: flag changes are announced there' });
@@ -287,7 +290,14 @@ function checkSlos(config: z.infer<typeof shipmateConfigBase>, ctx: Issues): voi
   }
 }
 
-export type ShipmateConfig = z.infer<typeof shipmateConfigSchema>;
+/** Where a config's `${NAME}` values went: the values themselves, with the path each landed at. */
+export const FROM_ENVIRONMENT = Symbol('values read from the environment');
+export interface Substitution {
+  path: readonly string[];
+  value: string;
+}
+
+export type ShipmateConfig = z.infer<typeof shipmateConfigSchema> & { readonly [FROM_ENVIRONMENT]?: readonly Substitution[] };
 
 /** Every SLO of every service, ready to evaluate. */
 export function sloDefinitions(config: ShipmateConfig): SloDefinition[] {
@@ -354,11 +364,12 @@ export function interpolateEnv(
   path: string[] = [],
   problems: string[] = [],
   within: readonly object[] = [],
-): { value: unknown; problems: string[] } {
+  substituted: Substitution[] = [],
+): { value: unknown; problems: string[]; substituted: Substitution[] } {
   // A YAML alias inside its own anchor makes a value that contains itself.
   if (value && typeof value === 'object' && within.includes(value)) {
     problems.push(`${path.join('.')}: refers to itself (a YAML alias *name inside its own &name)`);
-    return { value: null, problems };
+    return { value: null, problems, substituted };
   }
   const inner = value && typeof value === 'object' ? [...within, value] : within;
   if (typeof value === 'string') {
@@ -368,22 +379,23 @@ export function interpolateEnv(
         problems.push(`${path.join('.')}: environment variable ${name} is not set`);
         return '';
       }
+      substituted.push({ path, value: found });
       return found;
     });
-    return { value: replaced, problems };
+    return { value: replaced, problems, substituted };
   }
   if (Array.isArray(value)) {
-    return { value: value.map((item, i) => interpolateEnv(item, env, [...path, String(i)], problems, inner).value), problems };
+    return { value: value.map((item, i) => interpolateEnv(item, env, [...path, String(i)], problems, inner, substituted).value), problems, substituted };
   }
   if (value && typeof value === 'object') {
     // A null prototype keeps a "__proto__" key a key like any other (the schema then refuses it).
     const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     for (const [key, item] of Object.entries(value)) {
-      out[key] = interpolateEnv(item, env, [...path, key], problems, inner).value;
+      out[key] = interpolateEnv(item, env, [...path, key], problems, inner, substituted).value;
     }
-    return { value: out, problems };
+    return { value: out, problems, substituted };
   }
-  return { value, problems };
+  return { value, problems, substituted };
 }
 
 /** Parses an already-read document. Returns every problem at once, so one edit fixes them all. */
@@ -391,9 +403,12 @@ export function parseShipmateConfig(
   raw: unknown,
   env: Readonly<Record<string, string | undefined>>,
 ): { ok: true; config: ShipmateConfig } | { ok: false; problems: string[] } {
-  const { value, problems } = interpolateEnv(raw ?? {}, env);
+  const { value, problems, substituted } = interpolateEnv(raw ?? {}, env);
   const result = shipmateConfigSchema.safeParse(value);
   const all = [...problems, ...(result.success ? [] : formatIssues(result.error.issues))];
-  if (all.length > 0 || !result.success) return { ok: false, problems: all };
-  return { ok: true, config: result.data };
+  // A problem may quote a value, and a value from the environment may be a secret.
+  const redactor = createRedactor(substituted.map((s) => s.value));
+  if (all.length > 0 || !result.success) return { ok: false, problems: all.map(redactor.text) };
+  // Beside the parsed values, not among them: printing or comparing the config leaves it out.
+  return { ok: true, config: Object.defineProperty(result.data, FROM_ENVIRONMENT, { value: substituted }) };
 }
