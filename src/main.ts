@@ -17,11 +17,13 @@ import { FlagService } from '../flows/flag-service';
 import { incidentFlow, incidentFlowStates } from '../flows/incident-flow';
 import { IncidentService } from '../flows/incident-service';
 import { createSloMonitor } from '../flows/slo-monitor';
-import { EffectWorker } from '../flows/effect-worker';
+import { type EffectHandler, EffectWorker } from '../flows/effect-worker';
 import { FlowRunner } from '../flows/flow-runner';
 import type { Settings } from './config/settings';
 import { type Clock, systemClock } from './core/clock';
 import { alertTableOf, channelFor, findService, flagChannelFor, incidentChannelFor, type ShipmateConfig, sloDefinitions } from './core/config';
+import { secretsOf } from './core/config-secrets';
+import { createRedactor, type Redactor } from './core/redact';
 import { createFlagBackends } from './flags/flag-backends';
 import { createOfrepRoutes } from './http/ofrep-routes';
 import { guardButtons } from './slack/button-guard';
@@ -40,6 +42,7 @@ import { createSlackDirectory } from './slack/slack-directory';
 import { registerIncidentListeners } from './slack/incident-listeners';
 import { registerListeners } from './slack/slack-listeners';
 import { createSlackMessenger } from './slack/slack-messenger';
+import { redactingFetch } from './slack/redacting-fetch';
 import { type Db, migrate, openDatabase, sqliteUnitOfWork } from './store/database';
 import { createSqliteAuditLog } from './store/sqlite-audit-log';
 import { createSqliteDeploymentStore } from './store/sqlite-deployment-store';
@@ -50,7 +53,7 @@ import { createSqliteLockStore } from './store/sqlite-lock-store';
 import { createSqliteReleaseStore } from './store/sqlite-release-store';
 import { createSqliteTrainStore } from './store/sqlite-train-store';
 import { createSqliteMessageStore } from './store/sqlite-message-store';
-import { createLogger, type Logger, slackLogger } from './telemetry/logger';
+import { createLogger, type Logger, redactLines, slackLogger } from './telemetry/logger';
 import { createMetrics } from './telemetry/metrics';
 
 export interface ShipmateOptions {
@@ -59,6 +62,7 @@ export interface ShipmateOptions {
   /** The environment command deployers inherit. */
   baseEnv: Readonly<Record<string, string | undefined>>;
   clock?: Clock;
+  /** Made by createLogger: its lines get the config's secrets redacted. */
   log?: Logger;
   /** Extra Web API client options, e.g. no retries in tests. */
   clientOptions?: WebClientOptions;
@@ -91,6 +95,10 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger({ level: settings.LOG_LEVEL });
   const metrics = createMetrics();
+  // Every secret this process holds, taken out of what leaves it: log lines, audit rows, effect
+  // results (and so flow state and Slack messages), and whatever is sent to Slack.
+  const redactor = createRedactor([...secretsOf(config), ...[settings.SLACK_BOT_TOKEN, settings.SLACK_APP_TOKEN, settings.SLACK_SIGNING_SECRET].filter((s) => s !== undefined)]);
+  redactLines(log, redactor.text);
 
   const db = openDatabase(settings.SHIPMATE_DB);
   const applied = migrate(db, undefined, clock());
@@ -98,7 +106,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
 
   const uow = sqliteUnitOfWork(db);
   const deployments = createSqliteDeploymentStore(db);
-  const audit = createSqliteAuditLog(db);
+  const audit = createSqliteAuditLog(db, { redactor });
   const queue = createSqliteEffectQueue(db);
   const messages = createSqliteMessageStore(db);
   const locks = createSqliteLockStore(db);
@@ -134,6 +142,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     retryConfig: { retries: 0 },
     timeout: 10_000,
     ...options.clientOptions,
+    fetch: redactingFetch(redactor, options.clientOptions?.fetch),
   };
   /** HTTP mode: ready once serving. Socket Mode: ready while the socket is connected. */
   let slackReady = false;
@@ -154,7 +163,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       ],
     }),
     createCallbackRoute({
-      inbox: callbacks,
+      inbox: { record: (key, report) => callbacks.record(key, { ...report, detail: redactor.text(report.detail) }) },
       clock,
       // Keys are `deploy:<id>:deploy`: the deploy tells which target's secret signs its callbacks.
       secretFor: (key) => {
@@ -309,7 +318,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     runner,
     clock,
     log: log.child({ component: 'effects' }),
-    handlers: {
+    handlers: redactEffects(redactor, {
       ...createSlackMessenger({ client: app.client, messages, clock, metrics, signer }),
       deploy: deployService.deployHandler(deployers),
       'canary.weight': canaryWeightHandler(deployers),
@@ -321,7 +330,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       'release.rollback': releaseService.rollbackHandler(),
       // A timer's payload is the event it delivers to its flow when due.
       timer: async (effect) => effect.payload as { type: string },
-    },
+    }),
   });
   const tick = (): void => {
     deployService.resume();
@@ -378,4 +387,25 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       db.close();
     },
   };
+}
+
+/**
+ * Effects report what targets and backends answered (a 500 page echoing a header, a script's
+ * output, a 401 quoting the token): the secrets in a result or an error go before the flow
+ * stores it, posts it or audits it.
+ */
+function redactEffects(redactor: Redactor, handlers: Record<string, EffectHandler>): Record<string, EffectHandler> {
+  return Object.fromEntries(
+    Object.entries(handlers).map(([type, handle]): [string, EffectHandler] => [
+      type,
+      async (effect) => {
+        try {
+          return redactor.value(await handle(effect));
+        } catch (error) {
+          if (error instanceof Error) error.message = redactor.text(error.message);
+          throw error;
+        }
+      },
+    ]),
+  );
 }

@@ -1,4 +1,5 @@
 import type { AuditLog } from '../core/ports';
+import type { Redactor } from '../core/redact';
 import type { AuditEntry, Source } from '../core/types';
 import type { Db } from './database';
 
@@ -11,7 +12,9 @@ interface Row {
   detail: string | null;
 }
 
-export function createSqliteAuditLog(db: Db): AuditLog {
+/** Rows are kept for years and read by many: a secret in a detail (an error's text) is redacted before it is written. */
+export function createSqliteAuditLog(db: Db, options: { redactor?: Redactor } = {}): AuditLog {
+  const clean = options.redactor ?? { text: (s: string) => s, value: <T>(v: T) => v };
   const insert = db.prepare(
     'INSERT INTO audit_log (at, actor, source, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)',
   );
@@ -20,7 +23,7 @@ export function createSqliteAuditLog(db: Db): AuditLog {
     ORDER BY id DESC LIMIT @limit`);
   return {
     record(e: AuditEntry): void {
-      insert.run(e.at.toISOString(), e.actor, e.source, e.action, e.subject, e.detail ? JSON.stringify(e.detail) : null);
+      insert.run(e.at.toISOString(), e.actor, e.source, e.action, clean.text(e.subject), e.detail ? JSON.stringify(clean.value(e.detail)) : null);
     },
     list: (limit, service) =>
       (list.all({ limit, service: service ?? null }) as Row[]).map((r) => ({
