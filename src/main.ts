@@ -43,6 +43,7 @@ import { registerIncidentListeners } from './slack/incident-listeners';
 import { registerListeners } from './slack/slack-listeners';
 import { createSlackMessenger } from './slack/slack-messenger';
 import { redactingFetch } from './slack/redacting-fetch';
+import { verifySlackRequests } from './slack/request-verification';
 import { type Db, migrate, openDatabase, sqliteUnitOfWork } from './store/database';
 import { createSqliteAuditLog } from './store/sqlite-audit-log';
 import { createSqliteDeploymentStore } from './store/sqlite-deployment-store';
@@ -62,6 +63,11 @@ export interface ShipmateOptions {
   /** The environment command deployers inherit. */
   baseEnv: Readonly<Record<string, string | undefined>>;
   clock?: Clock;
+  /**
+   * What Slack's request timestamps are checked against. Slack stamps them in real time, so this
+   * stays the system clock when `clock` is a simulated one (tests skipping through days).
+   */
+  slackClock?: Clock;
   /** Made by createLogger: its lines get the config's secrets redacted. */
   log?: Logger;
   /** Extra Web API client options, e.g. no retries in tests. */
@@ -205,8 +211,13 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
         res.end(JSON.stringify({ error: 'internal error' }));
       }),
   }));
-  const receiver =
-    socket ?? new HTTPReceiver({ signingSecret: settings.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', customRoutes: guardedRoutes, logger: boltLogger });
+  let receiver: SocketModeReceiver | HTTPReceiver | undefined = socket;
+  if (!receiver) {
+    // Shipmate checks the signatures itself, by its clock and in both directions.
+    const http = new HTTPReceiver({ signingSecret: settings.SLACK_SIGNING_SECRET!, signatureVerification: false, endpoints: '/slack/events', customRoutes: guardedRoutes, logger: boltLogger });
+    verifySlackRequests(http, { signingSecret: settings.SLACK_SIGNING_SECRET!, clock: options.slackClock ?? systemClock, endpoint: '/slack/events', log, outgoing: redactor.text });
+    receiver = http;
+  }
   const app = new App({ token: settings.SLACK_BOT_TOKEN, receiver, logger: boltLogger, clientOptions });
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');
