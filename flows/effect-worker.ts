@@ -1,5 +1,5 @@
 import type { Clock } from '../src/core/clock';
-import { ExternalServiceError } from '../src/core/errors';
+import { ExternalServiceError, StorageUnavailableError } from '../src/core/errors';
 import type { EffectQueue, Lane, QueuedEffect, UnitOfWork } from '../src/core/ports';
 import type { FlowRunner } from './flow-runner';
 
@@ -28,6 +28,12 @@ const LANES: Lane[] = ['slack', 'work', 'timer'];
 /** Tries of a work effect before it is given up on (Slack messages are retried for as long as it takes). */
 export const DEFAULT_MAX_ATTEMPTS = 10;
 
+/**
+ * How long the worker leaves the queue alone after the database refused a write: about one
+ * reconciler tick, whose kick brings it back. Every effect needs the database to record its outcome.
+ */
+export const STORAGE_PAUSE_MS = 5_000;
+
 /** Exponential backoff: 1s, 2s, 4s ... capped at 5 minutes. */
 export function backoffMs(attempt: number): number {
   return Math.min(300_000, 1000 * 2 ** Math.max(0, attempt - 1));
@@ -46,6 +52,8 @@ export class EffectWorker {
   private stopped = false;
   /** Set once stop() stopped waiting: results that arrive later are not recorded. */
   private abandoned = false;
+  /** Until when (ms) the queue is left alone because the database would not take writes. */
+  private pausedUntil = 0;
 
   constructor(private readonly deps: EffectWorkerDeps) {}
 
@@ -58,6 +66,7 @@ export class EffectWorker {
     }
     this.pumping = Promise.resolve()
       .then(() => this.pump())
+      .catch((error: unknown) => this.pause(undefined, error))
       .finally(() => {
         this.pumping = undefined;
         if (this.repump) {
@@ -90,6 +99,7 @@ export class EffectWorker {
 
   private pump(): void {
     const now = this.deps.clock();
+    if (now.getTime() < this.pausedUntil) return;
     for (const lane of LANES) {
       const limit = this.deps.concurrency?.[lane] ?? (lane === 'slack' ? 1 : 16);
       const running = this.busyFlows[lane];
@@ -111,7 +121,7 @@ export class EffectWorker {
   private async perform(effect: QueuedEffect): Promise<void> {
     const handler = this.deps.handlers[effect.type];
     try {
-      this.deps.queue.claim(effect.id, this.deps.clock());
+      this.deps.uow.transaction(() => this.deps.queue.claim(effect.id, this.deps.clock()));
       if (!handler) throw new Error(`no handler for effect type ${effect.type}`);
       const result = await handler(effect);
       // Shut down meanwhile: the effect stays pending and runs again after the next start.
@@ -122,8 +132,26 @@ export class EffectWorker {
       });
     } catch (error) {
       if (this.abandoned) return;
-      this.failed(effect, error);
+      try {
+        if (error instanceof StorageUnavailableError) throw error;
+        this.failed(effect, error);
+      } catch (unrecorded) {
+        this.pause(effect, unrecorded);
+      }
     }
+  }
+
+  /**
+   * The database would not take the effect's outcome (nor its failure): the effect stays pending as
+   * it was, to run again with the same idempotency key, and the queue waits for a later kick
+   * instead of trying the same effects again at once, against the same busy or full database.
+   */
+  private pause(effect: QueuedEffect | undefined, error: unknown): void {
+    this.pausedUntil = this.deps.clock().getTime() + STORAGE_PAUSE_MS;
+    const context = { ...(effect ? { effect: effect.idempotencyKey } : {}), err: error instanceof Error ? error.message : String(error), retryInMs: STORAGE_PAUSE_MS };
+    // The store reported its own refusal already; anything else is a fault of ours.
+    if (error instanceof StorageUnavailableError) this.deps.log.warn(context, 'the database refused a write; effects wait');
+    else this.deps.log.error(context, 'could not record an effect; effects wait');
   }
 
   private failed(effect: QueuedEffect, error: unknown): void {
@@ -134,10 +162,10 @@ export class EffectWorker {
     // Slack messages are delayed, never dropped, while Slack may still take them.
     if (retryable && (effect.lane === 'slack' || attempts < (this.deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS))) {
       const wait = (error instanceof ExternalServiceError && error.retryAfterMs) || backoffMs(attempts);
-      this.deps.queue.retryLater(effect.id, new Date(this.deps.clock().getTime() + wait), message);
+      this.deps.uow.transaction(() => this.deps.queue.retryLater(effect.id, new Date(this.deps.clock().getTime() + wait), message));
       this.deps.log.warn({ ...context, retryInMs: wait }, 'effect failed; will retry');
     } else {
-      this.deps.queue.giveUp(effect.id, message, this.deps.clock());
+      this.deps.uow.transaction(() => this.deps.queue.giveUp(effect.id, message, this.deps.clock()));
       this.deps.log.error(context, 'effect failed; giving up');
     }
   }

@@ -21,6 +21,7 @@ import { type EffectHandler, EffectWorker } from '../flows/effect-worker';
 import { FlowRunner } from '../flows/flow-runner';
 import type { Settings } from './config/settings';
 import { type Clock, systemClock } from './core/clock';
+import { StorageUnavailableError } from './core/errors';
 import { alertTableOf, channelFor, findService, flagChannelFor, incidentChannelFor, type ShipmateConfig, sloDefinitions } from './core/config';
 import { secretsOf } from './core/config-secrets';
 import { createRedactor, type Redactor } from './core/redact';
@@ -110,7 +111,8 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   const applied = migrate(db, undefined, clock());
   if (applied.length > 0) log.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, 'applied migrations');
 
-  const uow = sqliteUnitOfWork(db);
+  // Reported here, once per refused transaction; the person who asked gets the error's own message.
+  const uow = sqliteUnitOfWork(db, { clock, onFault: (fault) => log.error({ err: fault.cause, code: fault.storeCode }, 'the database refused a write') });
   const deployments = createSqliteDeploymentStore(db);
   const audit = createSqliteAuditLog(db, { redactor });
   const queue = createSqliteEffectQueue(db);
@@ -164,7 +166,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     ...createOpsRoutes({
       registry: metrics.registry,
       checks: [
-        { name: 'database', check: () => db.prepare('SELECT 1').pluck().get() === 1 },
+        { name: 'database', check: () => db.prepare('SELECT 1').pluck().get() === 1 && (uow.writeProblem() ?? true) },
         { name: 'slack', check: () => slackReady },
       ],
     }),
@@ -344,8 +346,14 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     }),
   });
   const tick = (): void => {
-    deployService.resume();
-    trainService.runDue();
+    // A database that refuses writes fails this tick's step, not the others or the timer; the next tick tries again.
+    for (const step of [() => deployService.resume(), () => trainService.runDue()]) {
+      try {
+        step();
+      } catch (error) {
+        if (!(error instanceof StorageUnavailableError)) log.error({ err: error }, 'a reconciler step failed');
+      }
+    }
     worker!.kick();
   };
 

@@ -53,6 +53,30 @@ export class ExternalServiceError extends AppError {
   readonly retryAfterMs: number | undefined;
 }
 
+/** Why the database would not take a write: another program holds its lock, the disk is full, or the disk failed. */
+export type StorageProblem = 'busy' | 'full' | 'io';
+
+const STORAGE_MESSAGES: Record<StorageProblem, string> = {
+  busy: "Shipmate's database is busy (another program is writing to it), so nothing was changed. Try again in a moment.",
+  full: "Shipmate's database has no room left (the disk is full), so nothing was changed. Ask whoever runs Shipmate to free some disk space, then try again.",
+  io: "Shipmate could not write to its database (a disk error), so nothing was changed. Whoever runs Shipmate will find the error in its log.",
+};
+
+/**
+ * The database refused a write that another try may get through, once the lock is free or space
+ * is back. Raised by the store for the whole transaction, which SQLite rolled back.
+ */
+export class StorageUnavailableError extends AppError {
+  constructor(
+    readonly problem: StorageProblem,
+    /** The store's own code for it, e.g. SQLITE_BUSY: what the log and /readyz name. */
+    readonly storeCode: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super('storage_unavailable', STORAGE_MESSAGES[problem], { cause: options.cause, detail: `the database refused a write: ${storeCode}` });
+  }
+}
+
 /** A setting or config file is missing or invalid; the message names it. */
 export class ConfigError extends AppError {
   constructor(userMessage: string) {

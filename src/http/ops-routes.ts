@@ -3,7 +3,8 @@ import type { Registry } from 'prom-client';
 
 export interface ReadinessCheck {
   name: string;
-  check: () => boolean | Promise<boolean>;
+  /** True when ready; false, or a sentence saying why, when not. */
+  check: () => boolean | string | Promise<boolean | string>;
 }
 
 export interface OpsRoute {
@@ -26,15 +27,18 @@ export function createOpsRoutes(deps: { registry: Registry; checks: ReadinessChe
       method: ['GET'],
       handler: async (_req, res) => {
         const results: Record<string, boolean> = {};
+        const reasons: Record<string, string> = {};
         for (const { name, check } of deps.checks) {
           try {
-            results[name] = await check();
+            const result = await check();
+            results[name] = result === true;
+            if (typeof result === 'string') reasons[name] = result;
           } catch {
             results[name] = false;
           }
         }
         const ready = Object.values(results).every(Boolean);
-        json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: results });
+        json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: results, ...(Object.keys(reasons).length > 0 ? { reasons } : {}) });
       },
     },
     {

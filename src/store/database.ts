@@ -1,7 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { UnitOfWork } from '../core/ports';
 
 export type Db = Database.Database;
 
@@ -16,14 +15,22 @@ export const MIGRATIONS_DIR = [join(__dirname, '..', '..', 'migrations'), join(_
   },
 ) ?? join(__dirname, '..', '..', 'migrations');
 
+/**
+ * How long a write waits for another connection's lock before it fails with SQLITE_BUSY. The
+ * wait blocks the one thread, and with it every Slack request, so it stays well inside the 3 s
+ * Slack gives an ack: past that, better a clear "busy, try again" than a timed-out command that
+ * may still go through. Shipmate's own transactions take milliseconds.
+ */
+export const BUSY_TIMEOUT_MS = 1000;
+
 /** Opens (creating if needed) the SQLite file in WAL mode, with foreign keys on. */
-export function openDatabase(file: string): Db {
+export function openDatabase(file: string, options: { busyTimeoutMs?: number } = {}): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? BUSY_TIMEOUT_MS))}`);
   return db;
 }
 
@@ -71,6 +78,4 @@ export function migrate(db: Db, migrations: Migration[] = readMigrations(), now:
   );
 }
 
-export function sqliteUnitOfWork(db: Db): UnitOfWork {
-  return { transaction: (fn) => db.transaction(fn).immediate() };
-}
+export { sqliteUnitOfWork } from './storage-faults';
