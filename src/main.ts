@@ -46,6 +46,7 @@ import { createSlackMessenger } from './slack/slack-messenger';
 import { redactingFetch } from './slack/redacting-fetch';
 import { verifySlackRequests } from './slack/request-verification';
 import { type Db, migrate, openDatabase, sqliteUnitOfWork } from './store/database';
+import { asStorageFault } from './store/storage-faults';
 import { createSqliteAuditLog } from './store/sqlite-audit-log';
 import { createSqliteDeploymentStore } from './store/sqlite-deployment-store';
 import { createSqliteIncidentStore, createSqliteSloStateStore } from './store/sqlite-incident-store';
@@ -209,8 +210,10 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     handler: (req: Parameters<typeof route.handler>[0], res: Parameters<typeof route.handler>[1]) =>
       route.handler(req, res).catch((error: unknown) => {
         log.warn({ err: error, path: route.path }, 'request failed');
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'internal error' }));
+        // A database that refuses writes now may take them soon: deployers and Alertmanager retry a 503.
+        const fault = error instanceof StorageUnavailableError ? error : asStorageFault(error);
+        if (!res.headersSent) res.writeHead(fault ? 503 : 500, { 'content-type': 'application/json', ...(fault ? { 'retry-after': '5' } : {}) });
+        res.end(JSON.stringify({ error: fault ? fault.userMessage : 'internal error' }));
       }),
   }));
   let receiver: SocketModeReceiver | HTTPReceiver | undefined = socket;
@@ -378,7 +381,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
         const server = await app.start(settings.PORT);
         port = (server.address() as AddressInfo).port;
       } else {
-        opsServer = createServer(opsRequestListener(routes));
+        opsServer = createServer(opsRequestListener(guardedRoutes));
         await new Promise<void>((resolve) => opsServer!.listen(settings.PORT, resolve));
         port = (opsServer.address() as AddressInfo).port;
         await app.start();

@@ -1,6 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { signWebhook } from '../../src/deployers/webhook-deployer';
 import type { Db } from '../../src/store/database';
 import { startHarness, type Harness } from '../support/harness';
 import { WebhookTarget } from '../support/webhook-target';
@@ -11,10 +12,13 @@ import { WebhookTarget } from '../support/webhook-target';
  * logged, nothing is half-written, /readyz says why it is not ready, and work goes on afterwards.
  */
 
+const SECRET = 'faults-secret-0123456789';
 const config = (target: WebhookTarget) => `
 defaults: { channel: C0DEPLOYS }
 flags: { environments: { staging: {} } }
 services:
+  called:
+    environments: { prod: { deploy: { type: webhook, url: "${target.url}", secret: "${SECRET}", completion: callback, timeout: 30s } } }
   api:
     environments:
       prod:
@@ -198,6 +202,33 @@ describe('SQLite busy or full', () => {
       await h.settle();
       expectFinishedOnce();
       expect(errors()).toHaveLength(2);
+    });
+
+    it("answers a deploy target's callback with 503 and Retry-After, and takes the same callback once the lock is gone", async () => {
+      target.status = 202;
+      await h.command('called@1.0.0 to prod');
+      await target.arrived(1);
+      const text = JSON.stringify({ idempotencyKey: 'deploy:1:deploy', status: 'succeeded' });
+      const callback = () => {
+        const timestamp = String(Math.floor(h.clock.now().getTime() / 1000));
+        return fetch(`${h.url}/deployments/callback`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-shipmate-timestamp': timestamp, 'x-shipmate-signature': signWebhook(SECRET, timestamp, text) },
+          body: text,
+        });
+      };
+      lock = await holdWriteLock(dbFile());
+
+      const refused = await callback();
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toEqual({ error: expect.stringContaining("Shipmate's database is busy") });
+      expect(db().prepare('SELECT COUNT(*) FROM deploy_callbacks').pluck().get()).toBe(0);
+
+      await lock.release();
+      expect((await callback()).status).toBe(202);
+      await h.settle();
+      expect(deployments()).toEqual([{ id: 1, environment: 'prod', version: '1.0.0', status: 'succeeded' }]);
     });
   });
 
