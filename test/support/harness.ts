@@ -90,9 +90,15 @@ export async function startHarness(
       postSigned(url, blockActionsBody(actionId, sentButtonValue(emulator.calls, actionId, value), { responseBase: emulator.url, ...overrides })),
     submit: (...args) => postSigned(url, viewSubmissionBody(...args)),
     async settle() {
-      const pending = shipmate.db.prepare("SELECT COUNT(*) FROM effects WHERE status = 'pending' AND lane != 'timer' AND not_before <= ?").pluck();
-      do await shipmate.worker.idle();
-      while (pending.get(clock.now().toISOString()));
+      const pending = shipmate.db.prepare("SELECT idempotency_key FROM effects WHERE status = 'pending' AND lane != 'timer' AND not_before <= ?").pluck();
+      // A worker that stays idle with effects due (paused by a storage fault, say) would spin here.
+      for (let round = 0; ; round++) {
+        await shipmate.worker.idle();
+        const due = pending.all(clock.now().toISOString());
+        if (due.length === 0) return;
+        if (round === 1000) throw new Error(`settle(): the worker is idle but effects are due: ${due.slice(0, 5).join(', ')}`);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     },
     async stop() {
       await shipmate.stop();
