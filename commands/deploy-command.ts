@@ -1,12 +1,12 @@
 import semver from 'semver';
 import { channelFor, findEnvironment, findService, type ServiceConfig, type ShipmateConfig } from '../src/core/config';
-import { ValidationError } from '../src/core/errors';
 import type { AuditLog, DeploymentStore, LockStore } from '../src/core/ports';
 import type { Actor, Deployment } from '../src/core/types';
 import type { DeployService } from '../flows/deploy-service';
 import type { LockService } from '../flows/lock-service';
 import type { DeploymentLine, Reply } from './reply';
 import { extractFlags, tokenize } from './tokenize';
+import { CommandUsageError } from './usage-error';
 
 export const deployUsage = [
   '`/deploy <service>@<version> to <environment>`  deploy a version, e.g. `/deploy api@1.4.2 to staging`',
@@ -55,7 +55,7 @@ export function isVersion(text: string): boolean {
   return semver.valid(text) !== null || /^[0-9a-f]{7,40}$/.test(text);
 }
 
-class UsageError extends ValidationError {}
+class UsageError extends CommandUsageError {}
 
 function parseTarget(first: string, rest: string[], flags: Map<string, string | true>): DeployInput {
   const [service = '', version = '', ...extra] = first.split('@');

@@ -1,11 +1,11 @@
 import type { FlagService } from '../flows/flag-service';
 import type { ShipmateConfig } from '../src/core/config';
-import { ValidationError } from '../src/core/errors';
 import type { FlagChange, FlagState, FlagStore, FlagValue, TargetingRule } from '../src/core/flags';
 import { parseWhen } from '../src/core/schedule';
 import type { Actor } from '../src/core/types';
 import type { Reply } from './reply';
 import { extractFlags, tokenize } from './tokenize';
+import { CommandUsageError } from './usage-error';
 
 export interface FlagCommandDeps {
   config: ShipmateConfig;
@@ -21,7 +21,7 @@ export type FlagInput =
   | { action: 'change'; key: string; change: FlagChange; environment?: string; at?: string }
   | { action: 'create'; key: string; type: FlagState['type']; variants?: string; defaultVariant?: string; offVariant?: string; description: string };
 
-class UsageError extends ValidationError {}
+class UsageError extends CommandUsageError {}
 
 const flagUsage = [
   '`/flag list [environment]`  every flag and its state',

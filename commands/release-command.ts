@@ -1,5 +1,4 @@
 import { findEnvironment, type ShipmateConfig } from '../src/core/config';
-import { ValidationError } from '../src/core/errors';
 import type { ReleaseStore } from '../src/core/ports';
 import { describePlan } from '../src/core/release-plan';
 import { parseWhen } from '../src/core/schedule';
@@ -9,6 +8,7 @@ import type { TrainService } from '../flows/train-service';
 import { isVersion, type Invocation } from './deploy-command';
 import type { Reply } from './reply';
 import { extractFlags, tokenize } from './tokenize';
+import { CommandUsageError } from './usage-error';
 
 export const releaseUsage = [
   '`/release`  open a form to plan a release',
@@ -37,7 +37,7 @@ export interface ReleaseCommandDeps {
   now: () => Date;
 }
 
-export class ReleaseUsageError extends ValidationError {}
+export class ReleaseUsageError extends CommandUsageError {}
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
 

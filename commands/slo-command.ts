@@ -1,8 +1,8 @@
 import { findService, sloDefinitions, type ShipmateConfig } from '../src/core/config';
-import { ValidationError } from '../src/core/errors';
 import type { IncidentStore, SloStateStore } from '../src/core/incident';
 import type { Reply } from './reply';
 import { tokenize } from './tokenize';
+import { CommandUsageError } from './usage-error';
 
 export interface SloCommandDeps {
   config: ShipmateConfig;
@@ -12,7 +12,7 @@ export interface SloCommandDeps {
 
 export type SloInput = { action: 'status'; service?: string } | { action: 'help' };
 
-class UsageError extends ValidationError {}
+class UsageError extends CommandUsageError {}
 
 const sloUsage = [
   '`/slo status [service]`  burn rates and error budget left of every SLO, or of one service',
