@@ -1,16 +1,19 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** The request body as text, or undefined when it is larger than `maxBytes`. */
+/**
+ * The request body as text, or undefined when it is larger than `maxBytes`. A body over the limit
+ * is still read to its end, and dropped: leaving the loop early would destroy the request, and with
+ * it the keep-alive connection the client sends its next request on.
+ */
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) return undefined;
-    chunks.push(chunk as Buffer);
+    if (size <= maxBytes) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return size > maxBytes ? undefined : Buffer.concat(chunks).toString('utf8');
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -21,14 +21,13 @@ type Body = { context: EvaluationContext } | { status: number; errorCode: string
 const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** JSON with object keys sorted, so that equal contexts hash alike whatever their key order. */
-function canonical(value: unknown, depth = 0): string {
-  // Deeper than any real context: hash its JSON as sent rather than recurse to a stack overflow.
-  if (depth > 64) return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonical(v, depth + 1)).join(',')}]`;
+function canonical(value: unknown): string {
+  // Contexts reach here at most MAX_CONTEXT_DEPTH deep, so the recursion is bounded.
+  if (Array.isArray(value)) return `[${value.map((v) => canonical(v)).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const entries = Object.keys(value)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k], depth + 1)}`);
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`);
     return `{${entries.join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
@@ -64,8 +63,26 @@ async function contextOf(req: IncomingMessage): Promise<Body> {
       return { status: 400, errorCode: 'PARSE_ERROR', errorDetails: 'the body is not JSON' };
     }
   }
+  if (nestedDeeperThan(json, MAX_CONTEXT_DEPTH)) {
+    return { status: 400, errorCode: 'INVALID_CONTEXT', errorDetails: `the context is nested deeper than ${MAX_CONTEXT_DEPTH} levels` };
+  }
   const result = validateContext(json);
   return 'context' in result ? result : { status: 400, ...result };
+}
+
+/** Far deeper than any real context, and shallow enough for everything that walks one recursively. */
+const MAX_CONTEXT_DEPTH = 64;
+
+/** Measured without recursion: the value may be nested as deep as its 64 KB allow. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Bolt's HTTPReceiver puts path parameters on `req.params`; a server without them leaves the key in the path. */
