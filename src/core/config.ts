@@ -399,10 +399,27 @@ export function interpolateEnv(
 }
 
 /** Parses an already-read document. Returns every problem at once, so one edit fixes them all. */
+/** Deeper than any setting, and shallow enough for the recursive walks (env substitution, zod) after it. */
+const MAX_NESTING = 100;
+
+/** The path of the first value nested deeper than `limit`, found without recursion; undefined if none. */
+function deepestPath(raw: unknown, limit: number): string | undefined {
+  const stack: [unknown, string[]][] = [[raw, []]];
+  while (stack.length > 0) {
+    const [v, path] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (path.length >= limit) return [...path.slice(0, 5), '…'].join('.');
+    for (const [key, child] of Object.entries(v)) stack.push([child, [...path, key]]);
+  }
+  return undefined;
+}
+
 export function parseShipmateConfig(
   raw: unknown,
   env: Readonly<Record<string, string | undefined>>,
 ): { ok: true; config: ShipmateConfig } | { ok: false; problems: string[] } {
+  const tooDeep = deepestPath(raw ?? {}, MAX_NESTING);
+  if (tooDeep) return { ok: false, problems: [`${tooDeep}: nested deeper than ${MAX_NESTING} levels; no setting of shipmate.yml goes that deep`] };
   const { value, problems, substituted } = interpolateEnv(raw ?? {}, env);
   const result = shipmateConfigSchema.safeParse(value);
   const all = [...problems, ...(result.success ? [] : formatIssues(result.error.issues))];
