@@ -18,15 +18,18 @@ export function createSqliteAuditLog(db: Db, options: { redactor?: Redactor } = 
   const insert = db.prepare(
     'INSERT INTO audit_log (at, actor, source, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const list = db.prepare(`SELECT * FROM audit_log
-    WHERE @service IS NULL OR subject = @service OR substr(subject, 1, length(@service) + 1) = @service || '/'
+  const all = db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT @limit');
+  // A subject is "<service>/<environment>", a service, or an environment; its first part is what
+  // audit_log_by_service (migration 0011) indexes, so this expression must stay as it is there.
+  const ofService = db.prepare(`SELECT * FROM audit_log
+    WHERE (CASE WHEN instr(subject, '/') > 0 THEN substr(subject, 1, instr(subject, '/') - 1) ELSE subject END) = @service
     ORDER BY id DESC LIMIT @limit`);
   return {
     record(e: AuditEntry): void {
       insert.run(e.at.toISOString(), e.actor, e.source, e.action, clean.text(e.subject), e.detail ? JSON.stringify(clean.value(e.detail)) : null);
     },
     list: (limit, service) =>
-      (list.all({ limit, service: service ?? null }) as Row[]).map((r) => ({
+      ((service === undefined ? all.all({ limit }) : ofService.all({ limit, service })) as Row[]).map((r) => ({
         at: new Date(r.at),
         actor: r.actor,
         source: r.source,

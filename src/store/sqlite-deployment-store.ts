@@ -88,9 +88,9 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
     JOIN (SELECT MAX(id) AS id FROM deployments WHERE (@service IS NULL OR service = @service)
           GROUP BY service, environment) newest ON newest.id = d.id
     ORDER BY d.service, d.environment`);
-  const history = db.prepare(`SELECT * FROM deployments
-    WHERE service = @service AND (@environment IS NULL OR environment = @environment)
-    ORDER BY id DESC LIMIT @limit`);
+  // Two statements, so each has an index that already holds the rows newest first.
+  const historyOfTarget = db.prepare('SELECT * FROM deployments WHERE service = @service AND environment = @environment ORDER BY id DESC LIMIT @limit');
+  const historyOfService = db.prepare('SELECT * FROM deployments WHERE service = @service ORDER BY id DESC LIMIT @limit');
   const update = db.prepare(`UPDATE deployments SET status = @status, started_at = @startedAt,
     finished_at = @finishedAt, error = @error, approvals = @approvals, decided_by = @decidedBy,
     decision_reason = @decisionReason, rolled_back = @rolledBack, previous_good = @previousGood, canary = @canary WHERE id = @id`);
@@ -121,7 +121,7 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
     withStatus: (status) => (withStatus.all(status) as Row[]).map(toDeployment),
     latestPerTarget: (service) => (latest.all({ service: service ?? null }) as Row[]).map(toDeployment),
     history: (service, environment, limit) =>
-      (history.all({ service, environment: environment ?? null, limit }) as Row[]).map(toDeployment),
+      ((environment === undefined ? historyOfService.all({ service, limit }) : historyOfTarget.all({ service, environment, limit })) as Row[]).map(toDeployment),
     save(d: Deployment): void {
       try {
         update.run({
