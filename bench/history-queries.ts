@@ -112,20 +112,20 @@ export async function benchHistoryQueries(log: (line: string) => void): Promise<
     let returned = 0;
     const auditList = stats(timeEach(QUERIES, QUERY_BUDGET_MS, (i) => (returned += audit.list(50, services[i]).length)));
     const history = stats(timeEach(QUERIES, QUERY_BUDGET_MS, (i) => deployments.history(services[i]!, environments[i]!, 10)));
-    // A service with no audit rows at all (new, or renamed): nothing stops the scan early.
+    // A service with no audit rows at all (new, or renamed): what used to scan the whole table.
     const absent = stats(timeEach(20, QUERY_BUDGET_MS, () => audit.list(50, 'service-without-history')));
 
     const busiest = db.prepare('SELECT COUNT(*) FROM audit_log WHERE subject LIKE ?').pluck().get(`${serviceName(0)}/%`) as number;
     const quietest = db.prepare('SELECT COUNT(*) FROM audit_log WHERE subject LIKE ?').pluck().get(`${serviceName(SERVICES - 1)}/%`) as number;
     // The stores' statements, as they are written there, to show how SQLite runs them.
-    const auditSql = `SELECT * FROM audit_log WHERE @service IS NULL OR subject = @service OR substr(subject, 1, length(@service) + 1) = @service || '/' ORDER BY id DESC LIMIT @limit`;
-    const historySql = 'SELECT * FROM deployments WHERE service = @service AND (@environment IS NULL OR environment = @environment) ORDER BY id DESC LIMIT @limit';
+    const auditSql = `SELECT * FROM audit_log WHERE (CASE WHEN instr(subject, '/') > 0 THEN substr(subject, 1, instr(subject, '/') - 1) ELSE subject END) = @service ORDER BY id DESC LIMIT @limit`;
+    const historySql = 'SELECT * FROM deployments WHERE service = @service AND environment = @environment ORDER BY id DESC LIMIT @limit';
     const figure = (s: ReturnType<typeof stats>) => `p50 ${ms(s.p50)}, p99 ${ms(s.p99)}${s.n < QUERIES ? ` (only ${s.n} of ${QUERIES} ran within ${QUERY_BUDGET_MS / 1000} s)` : ''}`;
     return {
       rows: [
         { benchmark: `Audit list(50, service), ${AUDIT_ROWS / 1e6}M rows`, figure: figure(auditList), target: `p99 < ${P99_TARGET_MS} ms`, pass: auditList.p99 < P99_TARGET_MS && auditList.n === QUERIES },
         { benchmark: `Deploy history(service, env, 10), ${DEPLOYMENTS / 1e3}k rows`, figure: figure(history), target: `p99 < ${P99_TARGET_MS} ms`, pass: history.p99 < P99_TARGET_MS && history.n === QUERIES },
-        { benchmark: 'Audit list for a service with no rows', figure: `p50 ${ms(absent.p50)} (scans every row)`, target: 'reference' },
+        { benchmark: 'Audit list for a service with no rows', figure: `p50 ${ms(absent.p50)}`, target: 'reference' },
       ],
       details: [
         `bulk insert: ${AUDIT_ROWS} audit rows in ${(filled.auditMs / 1000).toFixed(1)} s, ${DEPLOYMENTS} deployments in ${(filled.deploymentsMs / 1000).toFixed(1)} s; database ${mb(statSync(file).size)}`,
