@@ -138,6 +138,11 @@ export class SlackEmulator {
     this.failures.set(method, [...(this.failures.get(method) ?? []), answer]);
   }
 
+  /** Slack is back: failures told to come are forgotten. */
+  clearFailures(): void {
+    this.failures.clear();
+  }
+
   /**
    * The next call of `method` takes effect (a posted message is stored) but its answer waits
    * until `release` resolves: what a process that dies mid-call leaves behind.

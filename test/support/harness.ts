@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { WebClientOptions } from '@slack/web-api';
 import { loadShipmateConfig } from '../../src/config/load-shipmate-config';
 import { loadSettings } from '../../src/config/settings';
 import { createShipmate, type Shipmate } from '../../src/main';
@@ -25,6 +26,8 @@ export interface Harness {
   submit(...args: Parameters<typeof viewSubmissionBody>): ReturnType<typeof postSigned>;
   /** Waits until the worker is idle and nothing but timers is pending: follow-up work included. */
   settle(): Promise<void>;
+  /** Stops Shipmate and starts a new one on the same database, config, clock and Slack emulator. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,9 +39,9 @@ export interface Harness {
 export async function startHarness(
   configYaml: string | ((dir: string) => string),
   env: Record<string, string> = {},
-  options: { ackWithinMs?: number; clockStart?: Date } = {},
+  options: { ackWithinMs?: number; clockStart?: Date; clientOptions?: WebClientOptions } = {},
 ): Promise<Harness> {
-  const { clockStart, ...shipmateOptions } = options;
+  const { clockStart, clientOptions, ...shipmateOptions } = options;
   const dir = mkdtempSync(join(tmpdir(), 'shipmate-test-'));
   const emulator = await new SlackEmulator(BOT_TOKEN).start();
   writeFileSync(join(dir, 'shipmate.yml'), typeof configYaml === 'function' ? configYaml(dir) : configYaml);
@@ -65,24 +68,29 @@ export async function startHarness(
     level: 'debug',
     destination: new Writable({ write: (chunk: Buffer, _enc, done) => { logs.push(chunk.toString()); done(); } }),
   });
-  const shipmate = createShipmate({
-    settings,
-    config,
-    baseEnv: { PATH: process.env.PATH },
-    clock: clock.now,
-    log,
-    reconcileEvery: false,
-    retryDelayMs: 1,
-    ...shipmateOptions,
-    clientOptions: { retryConfig: { retries: 0 } },
-  });
-  const port = await shipmate.start();
-  const url = `http://127.0.0.1:${port}`;
+  const create = () =>
+    createShipmate({
+      settings,
+      config,
+      baseEnv: { PATH: process.env.PATH },
+      clock: clock.now,
+      log,
+      reconcileEvery: false,
+      retryDelayMs: 1,
+      ...shipmateOptions,
+      clientOptions: { retryConfig: { retries: 0 }, ...clientOptions },
+    });
+  let shipmate = create();
+  let url = `http://127.0.0.1:${await shipmate.start()}`;
   return {
-    url,
+    get url() {
+      return url;
+    },
     dir,
     emulator,
-    shipmate,
+    get shipmate() {
+      return shipmate;
+    },
     clock,
     logs,
     command: (text, overrides = {}) => postSigned(url, slashCommandBody(text, { responseBase: emulator.url, ...overrides })),
@@ -90,7 +98,11 @@ export async function startHarness(
       postSigned(url, blockActionsBody(actionId, sentButtonValue(emulator.calls, actionId, value), { responseBase: emulator.url, ...overrides })),
     submit: (...args) => postSigned(url, viewSubmissionBody(...args)),
     async settle() {
-      const pending = shipmate.db.prepare("SELECT idempotency_key FROM effects WHERE status = 'pending' AND lane != 'timer' AND not_before <= ?").pluck();
+      // Due and first in its flow's lane: an effect behind one that backs off waits with it.
+      const pending = shipmate.db
+        .prepare(`SELECT idempotency_key FROM effects e WHERE status = 'pending' AND lane != 'timer' AND not_before <= ?
+          AND NOT EXISTS (SELECT 1 FROM effects p WHERE p.flow_id = e.flow_id AND p.lane = e.lane AND p.status = 'pending' AND p.id < e.id)`)
+        .pluck();
       // A worker that stays idle with effects due (paused by a storage fault, say) would spin here.
       for (let round = 0; ; round++) {
         await shipmate.worker.idle();
@@ -99,6 +111,11 @@ export async function startHarness(
         if (round === 1000) throw new Error(`settle(): the worker is idle but effects are due: ${due.slice(0, 5).join(', ')}`);
         await new Promise((resolve) => setImmediate(resolve));
       }
+    },
+    async restart() {
+      await shipmate.stop();
+      shipmate = create();
+      url = `http://127.0.0.1:${await shipmate.start()}`;
     },
     async stop() {
       await shipmate.stop();
