@@ -58,15 +58,21 @@ async function holdWriteLock(file: string): Promise<{ child: ChildProcessWithout
   };
 }
 
+/** Rows no flow knows, each padded by its one parameter. */
+const FILLERS = {
+  flowEvents: "INSERT INTO flow_events (flow_id, type, payload, at) VALUES ('filler:0', 'filler', ?, '')",
+  slackMessages: "INSERT INTO slack_messages (message_key, channel, ts, posted_at) VALUES ('filler:' || hex(randomblob(8)), 'C0FILLER', ?, '')",
+};
+
 /**
  * The disk fills up: the file may not grow by a page. SQLite only needs a new page when the one it
- * writes to is full, so the last page of the flow event log, which every flow transition appends
- * to, is filled first (rows of a flow that does not exist); the next transition has nowhere to go.
+ * writes to is full, so the last page of a table is filled first; the next write to it has nowhere
+ * to go. By default the flow event log, which every flow transition appends to.
  */
-function fillDisk(db: Db): () => void {
+function fillDisk(db: Db, fillerSql: string = FILLERS.flowEvents): () => void {
   const max = db.pragma('max_page_count', { simple: true }) as number;
   db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
-  const filler = db.prepare("INSERT INTO flow_events (flow_id, type, payload, at) VALUES ('filler:0', 'filler', ?, '')");
+  const filler = db.prepare(fillerSql);
   for (const size of [1000, 100, 10, 0]) {
     try {
       for (;;) filler.run('x'.repeat(size));
@@ -286,6 +292,33 @@ describe('SQLite busy or full', () => {
       await h.settle();
       expectFinishedOnce();
       expect((await readiness()).status).toBe(200);
+      expect(integrity()).toBe('ok');
+    });
+
+    it('posts a deploy card once when the disk fills between Slack taking it and Shipmate recording where it is', async () => {
+      let answerSlack!: () => void;
+      h.emulator.holdNext('chat.postMessage', new Promise<void>((resolve) => (answerSlack = resolve)));
+      expect(await ackText('api@2.0.0 to prod')).toContain('Deploying api 2.0.0 to prod (deploy #1)');
+      await h.emulator.waitFor('chat.postMessage');
+      const freeDisk = fillDisk(db(), FILLERS.slackMessages);
+
+      answerSlack();
+      await h.shipmate.worker.idle();
+      expect(integrity()).toBe('ok');
+      expect(db().prepare("SELECT COUNT(*) FROM slack_messages WHERE channel = 'C0DEPLOYS'").pluck().get()).toBe(0);
+      expect(db().prepare("SELECT status, attempts FROM effects WHERE idempotency_key = 'deploy:1:card.post'").get()).toEqual({ status: 'pending', attempts: 1 });
+
+      freeDisk();
+      h.clock.advance(5_000);
+      h.shipmate.tick();
+      await h.settle();
+      // The retry finds the card Slack already has, by its metadata, and edits that one.
+      expect(h.emulator.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C0DEPLOYS' && !c.args.thread_ts)).toHaveLength(1);
+      expect(h.emulator.messagesIn('C0DEPLOYS').map((m) => m.text)).toEqual(['api 2.0.0 → prod: Succeeded']);
+      const [card] = h.emulator.messagesIn('C0DEPLOYS');
+      expect(db().prepare("SELECT ts FROM slack_messages WHERE message_key = 'deploy:1'").pluck().get()).toBe(card!.ts);
+      expect(h.emulator.repliesTo('C0DEPLOYS', card!.ts).map((m) => m.text)).toEqual([expect.stringContaining('api 2.0.0 is live in prod')]);
+      expect(deployments()).toEqual([{ id: 1, environment: 'prod', version: '2.0.0', status: 'succeeded' }]);
       expect(integrity()).toBe('ok');
     });
   });
