@@ -228,7 +228,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     log.error({ err: error }, 'unhandled error in a Slack listener');
   });
   const signer = createButtonSigner(appKey(db, 'button-signing', clock()));
-  guardButtons(app, { signer, audit, clock, log });
+  guardButtons(app, { signer, audit, uow, clock, log });
 
   const policies = createDeployPolicies(config, createSlackDirectory(app.client, clock), {
     budgetExhausted: (service, environment) =>

@@ -1,6 +1,7 @@
 import type { AnyMiddlewareArgs, App, BlockAction } from '@slack/bolt';
 import type { Clock } from '../core/clock';
-import type { AuditLog } from '../core/ports';
+import { StorageUnavailableError } from '../core/errors';
+import type { AuditLog, UnitOfWork } from '../core/ports';
 import type { Logger } from '../telemetry/logger';
 import type { ButtonSigner } from './button-signing';
 
@@ -13,7 +14,7 @@ type ActionArgs = AnyMiddlewareArgs & { ack?: () => Promise<void>; respond?: (me
  * Checks every button click before any listener sees it: a value whose signature does not match is
  * refused, audited and answered; a genuine one reaches the listeners as Shipmate posted it, unsigned.
  */
-export function guardButtons(app: App, deps: { signer: ButtonSigner; audit: AuditLog; clock: Clock; log: Logger }): void {
+export function guardButtons(app: App, deps: { signer: ButtonSigner; audit: AuditLog; uow: UnitOfWork; clock: Clock; log: Logger }): void {
   app.use(async (args) => {
     const { body, next, ack, respond, client } = args as ActionArgs & { next: () => Promise<void>; client: App['client'] };
     if ((body as { type?: string }).type !== 'block_actions') return next();
@@ -25,8 +26,15 @@ export function guardButtons(app: App, deps: { signer: ButtonSigner; audit: Audi
     }
     await ack?.();
     const user = (body as BlockAction).user.id;
-    for (const a of tampered) {
-      deps.audit.record({ at: deps.clock(), actor: user, source: 'button', action: 'button.rejected', subject: a.action_id, detail: { value: a.value!.slice(0, 200) } });
+    try {
+      deps.uow.transaction(() => {
+        for (const a of tampered) {
+          deps.audit.record({ at: deps.clock(), actor: user, source: 'button', action: 'button.rejected', subject: a.action_id, detail: { value: a.value!.slice(0, 200) } });
+        }
+      });
+    } catch (error) {
+      // The store has logged it; the click changed nothing either way, and the clicker must hear so.
+      if (!(error instanceof StorageUnavailableError)) throw error;
     }
     deps.log.warn({ user, actions: tampered.map((a) => a.action_id) }, 'refused a button click whose value does not match its signature');
     if (respond && (body as BlockAction).response_url) await respond({ response_type: 'ephemeral', replace_original: false, text: TAMPERED_BUTTON_TEXT });

@@ -2,8 +2,10 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { signWebhook } from '../../src/deployers/webhook-deployer';
+import { TAMPERED_BUTTON_TEXT } from '../../src/slack/button-guard';
 import type { Db } from '../../src/store/database';
 import { startHarness, type Harness } from '../support/harness';
+import { blockActionsBody, postSigned } from '../support/slack-requests';
 import { WebhookTarget } from '../support/webhook-target';
 
 /**
@@ -61,6 +63,7 @@ async function holdWriteLock(file: string): Promise<{ child: ChildProcessWithout
 /** Rows no flow knows, each padded by its one parameter. */
 const FILLERS = {
   flowEvents: "INSERT INTO flow_events (flow_id, type, payload, at) VALUES ('filler:0', 'filler', ?, '')",
+  auditLog: "INSERT INTO audit_log (at, actor, source, action, subject, detail) VALUES ('', 'U0FILLER', 'system', 'filler', ?, NULL)",
   slackMessages: "INSERT INTO slack_messages (message_key, channel, ts, posted_at) VALUES ('filler:' || hex(randomblob(8)), 'C0FILLER', ?, '')",
 };
 
@@ -272,6 +275,24 @@ describe('SQLite busy or full', () => {
       expect(db().prepare("SELECT enabled FROM flags WHERE key = 'new-checkout' AND environment = 'staging'").pluck().get()).toBe(1);
       expect(integrity()).toBe('ok');
       expect(errors()).toHaveLength(3);
+    });
+
+    it('still tells the clicker a tampered button did nothing when its refusal cannot be audited', async () => {
+      expect(await ackText('api@1.0.0 to audited', { user_id: 'U0ALICE' })).toContain('needs 1 approval');
+      await h.settle();
+      const freeDisk = fillDisk(db(), FILLERS.auditLog);
+      const before = everything();
+
+      const answered = h.emulator.waitFor('response_url');
+      await postSigned(h.url, blockActionsBody('deploy_approve', '1', { userId: 'U0BOBBY', responseBase: h.emulator.url }));
+      expect((await answered).args.text).toBe(TAMPERED_BUTTON_TEXT);
+      await h.settle();
+      expect(everything()).toEqual(before);
+      expect(logged().filter((l) => l.level >= 50).map((l) => l.err?.message)).toEqual(['database or disk is full']);
+      expect(integrity()).toBe('ok');
+
+      freeDisk();
+      expect(await clickText('deploy_approve', '1', 'U0BOBBY')).toBe('You approved deploy #1; it has every approval it needs.');
     });
 
     it('keeps a deploy whose outcome found the disk full, and finishes it once there is room, nothing twice', async () => {
