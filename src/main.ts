@@ -42,6 +42,7 @@ import { scheduleReconciler, scheduleSloEvaluation } from './scheduler/reconcile
 import { createSlackDirectory } from './slack/slack-directory';
 import { registerIncidentListeners } from './slack/incident-listeners';
 import { registerListeners } from './slack/slack-listeners';
+import { createListenerRouter } from './slack/listener-router';
 import { createSlackMessenger } from './slack/slack-messenger';
 import { redactingFetch } from './slack/redacting-fetch';
 import { verifySlackRequests } from './slack/request-verification';
@@ -223,7 +224,8 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     verifySlackRequests(http, { signingSecret: settings.SLACK_SIGNING_SECRET!, clock: options.slackClock ?? systemClock, endpoint: '/slack/events', log, outgoing: redactor.text });
     receiver = http;
   }
-  const app = new App({ token: settings.SLACK_BOT_TOKEN, receiver, logger: boltLogger, clientOptions });
+  // No conversation store: nothing reads context.conversation, and it is middleware on every request.
+  const app = new App({ token: settings.SLACK_BOT_TOKEN, receiver, logger: boltLogger, clientOptions, convoStore: false });
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');
   });
@@ -323,10 +325,11 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       : undefined;
   const trainService = new TrainService({ config, trains: createSqliteTrainStore(db), queue, audit, uow, clock, releaseService, onQueued: () => worker?.kick() });
   const home = (userId: string) => buildHomeModel(userId, clock(), { config, store: deployments, locks, releases, policies });
-  registerListeners(app, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, signer, log, metrics,
+  const router = createListenerRouter(app);
+  registerListeners(router, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, signer, log, metrics,
     ...(options.ackWithinMs !== undefined ? { ackWithinMs: options.ackWithinMs } : {}) });
-  registerFlagListeners(app, { config, flags, flagService, now: clock, log, metrics });
-  registerIncidentListeners(app, { config, sloStates, incidents, incidentService, deployService, messages, log, metrics });
+  registerFlagListeners(router, { config, flags, flagService, now: clock, log, metrics });
+  registerIncidentListeners(router, { config, sloStates, incidents, incidentService, deployService, messages, log, metrics });
 
   worker = new EffectWorker({
     queue,

@@ -1,4 +1,4 @@
-import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { BlockAction, ButtonAction } from '@slack/bolt';
 import { flagCommand, type FlagCommandDeps } from '../../commands/flag-command';
 import type { Reply } from '../../commands/reply';
 import type { FlagService } from '../../flows/flag-service';
@@ -7,6 +7,7 @@ import type { Metrics } from '../telemetry/metrics';
 import { ACTION_APPROVE_FLAG, ACTION_REJECT_FLAG, ACTION_UNDO_FLAG } from './flag-view';
 import { INPUT_REJECT_REASON, rejectModal, renderReply } from './render';
 import { answer } from './slack-listeners';
+import type { ListenerRouter } from './listener-router';
 
 export const VIEW_REJECT_FLAG = 'flag_reject_reason';
 
@@ -17,8 +18,8 @@ export interface FlagListenerDeps extends FlagCommandDeps {
 }
 
 /** `/flag`, and the Approve, Reject and Undo buttons of flag change messages. */
-export function registerFlagListeners(app: App, deps: FlagListenerDeps): void {
-  app.command('/flag', async ({ command, ack }) => {
+export function registerFlagListeners(router: ListenerRouter, deps: FlagListenerDeps): void {
+  router.command('/flag', async ({ command, ack }) => {
     const reply = await answer(deps, 'flag', () =>
       flagCommand.run(deps, flagCommand.parse(command.text), { actor: { userId: command.user_id, source: 'slash_command' }, requestKey: command.trigger_id }),
     );
@@ -26,7 +27,7 @@ export function registerFlagListeners(app: App, deps: FlagListenerDeps): void {
   });
 
   const button = (actionId: string, work: (body: BlockAction, changeId: number) => Promise<Reply | string> | Reply | string) =>
-    app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: actionId }, async ({ ack, body, action, respond }) => {
+    router.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond }) => {
       await ack();
       const reply = await answer(deps, actionId, () => work(body, Number(action.value)));
       await respond({ response_type: 'ephemeral', replace_original: false, ...renderReply(reply) });
@@ -37,11 +38,11 @@ export function registerFlagListeners(app: App, deps: FlagListenerDeps): void {
     return duplicate ? `Flag change #${id} was already undone (change #${change.id}).` : `Undoing flag change #${id} (change #${change.id}).`;
   });
 
-  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: ACTION_REJECT_FLAG }, async ({ ack, body, action, client }) => {
+  router.action<BlockAction<ButtonAction>>(ACTION_REJECT_FLAG, async ({ ack, body, action, client }) => {
     await ack();
     await client.views.open({ trigger_id: body.trigger_id, view: rejectModal(Number(action.value), { callbackId: VIEW_REJECT_FLAG, noun: 'flag change' }) });
   });
-  app.view(VIEW_REJECT_FLAG, async ({ ack, view, body, client }) => {
+  router.view(VIEW_REJECT_FLAG, async ({ ack, view, body, client }) => {
     const reason = view.state.values[INPUT_REJECT_REASON]?.[INPUT_REJECT_REASON]?.value?.trim() ?? '';
     if (reason.length < 3) {
       await ack({ response_action: 'errors', errors: { [INPUT_REJECT_REASON]: 'Say in a few words why, so the requester can act on it.' } });

@@ -1,4 +1,4 @@
-import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { Reply } from '../../commands/reply';
 import { sloCommand, type SloCommandDeps } from '../../commands/slo-command';
 import type { DeployService } from '../../flows/deploy-service';
@@ -10,6 +10,7 @@ import type { Metrics } from '../telemetry/metrics';
 import { ACTION_INCIDENT_ACK, ACTION_INCIDENT_FLAG_OFF, ACTION_INCIDENT_PAUSE, ACTION_INCIDENT_ROLLBACK, ACTION_INCIDENT_RUNBOOK } from './incident-view';
 import { renderReply } from './render';
 import { answer } from './slack-listeners';
+import type { ListenerRouter } from './listener-router';
 
 export interface IncidentListenerDeps extends SloCommandDeps {
   config: ShipmateConfig;
@@ -23,14 +24,14 @@ export interface IncidentListenerDeps extends SloCommandDeps {
 const MENTION_ROLLBACK = /^\s*(?:<@[A-Z0-9]+>\s*)*rollback\s+([a-z0-9][a-z0-9._-]*)(?:\s+([a-z0-9][a-z0-9._-]*))?\s*$/i;
 
 /** `/slo`, the incident message's buttons, and `@shipmate rollback <service>` in an incident thread. */
-export function registerIncidentListeners(app: App, deps: IncidentListenerDeps): void {
-  app.command('/slo', async ({ command, ack }) => {
+export function registerIncidentListeners(router: ListenerRouter, deps: IncidentListenerDeps): void {
+  router.command('/slo', async ({ command, ack }) => {
     const reply = await answer(deps, 'slo', () => sloCommand.run(deps, sloCommand.parse(command.text)));
     await ack({ response_type: 'ephemeral', ...renderReply(reply) });
   });
 
   const button = (actionId: string, work: (body: BlockAction, incidentId: number) => Promise<Reply | string> | string) =>
-    app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: actionId }, async ({ ack, body, action, respond }) => {
+    router.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond }) => {
       await ack();
       const reply = await answer(deps, actionId, () => work(body, Number(action.value)));
       await respond({ response_type: 'ephemeral', replace_original: false, ...renderReply(reply) });
@@ -40,16 +41,16 @@ export function registerIncidentListeners(app: App, deps: IncidentListenerDeps):
   button(ACTION_INCIDENT_ROLLBACK, (body, id) => deps.incidentService.rollback(id, actor(body), body.trigger_id));
   button(ACTION_INCIDENT_PAUSE, (body, id) => deps.incidentService.pauseReleases(id, actor(body)));
   // One button per flag (action IDs must be unique in a message); the value names incident and flag, and is checked.
-  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: new RegExp(`^${ACTION_INCIDENT_FLAG_OFF}:`) }, async ({ ack, body, action, respond }) => {
+  router.action<BlockAction<ButtonAction>>(new RegExp(`^${ACTION_INCIDENT_FLAG_OFF}:`), async ({ ack, body, action, respond }) => {
     await ack();
     const [id = '', flag = ''] = action.value?.split(':') ?? [];
     const reply = await answer(deps, ACTION_INCIDENT_FLAG_OFF, () => deps.incidentService.turnOffFlag(Number(id), flag, actor(body), body.trigger_id));
     await respond({ response_type: 'ephemeral', replace_original: false, ...renderReply(reply) });
   });
   // A link button: Slack opens the runbook and still tells the app, which only has to ack.
-  app.action({ type: 'block_actions', action_id: ACTION_INCIDENT_RUNBOOK }, async ({ ack }) => ack());
+  router.action(ACTION_INCIDENT_RUNBOOK, async ({ ack }) => ack());
 
-  app.event('app_mention', async ({ event, client }) => {
+  router.event('app_mention', async ({ event, client }) => {
     const match = MENTION_ROLLBACK.exec(event.text);
     const thread = event.thread_ts ?? event.ts;
     const say = (text: string) => client.chat.postMessage({ channel: event.channel, thread_ts: thread, text });

@@ -30,6 +30,7 @@ import {
   VIEW_REJECT_DEPLOY,
   VIEW_RELEASE_FORM,
 } from './render';
+import type { ListenerRouter } from './listener-router';
 
 export interface ListenerDeps extends DeployCommandDeps, ReleaseCommandDeps {
   log: Logger;
@@ -86,8 +87,8 @@ async function replyInTime(deps: ListenerDeps, work: Promise<Reply>, ack: Comman
   await respond({ response_type: 'ephemeral', replace_original: true, ...renderReply(await work) });
 }
 
-export function registerListeners(app: App, deps: ListenerDeps): void {
-  app.command('/deploy', async ({ command, ack, respond }) => {
+export function registerListeners(router: ListenerRouter, deps: ListenerDeps): void {
+  router.command('/deploy', async ({ command, ack, respond }) => {
     const work = answer(deps, 'deploy', () =>
       deployCommand.run(deps, deployCommand.parse(command.text), {
         actor: { userId: command.user_id, source: 'slash_command' },
@@ -97,7 +98,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     await replyInTime(deps, work, ack as CommandAck, respond as CommandRespond);
   });
 
-  app.command('/release', async ({ command, ack, client, respond }) => {
+  router.command('/release', async ({ command, ack, client, respond }) => {
     let input;
     try {
       input = releaseCommand.parse(command.text);
@@ -122,7 +123,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     await replyInTime(deps, work, ack as CommandAck, respond as CommandRespond);
   });
 
-  app.view(VIEW_RELEASE_FORM, async ({ ack, view, body, client }) => {
+  router.view(VIEW_RELEASE_FORM, async ({ ack, view, body, client }) => {
     const field = (id: string) => {
       const v = view.state.values[id]?.[id];
       return (v?.selected_option?.value ?? v?.value ?? '').trim();
@@ -158,7 +159,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   const publishHome = async (client: App['client'], userId: string) =>
     client.views.publish({ user_id: userId, view: deps.signer.signBlocks(renderHome(await deps.home(userId))) });
 
-  app.event('app_home_opened', async ({ event, client }) => {
+  router.event('app_home_opened', async ({ event, client }) => {
     if (event.tab === 'home') await publishHome(client, event.user);
   });
 
@@ -167,7 +168,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
    * by direct message from App Home (which has none), and App Home is refreshed.
    */
   const button = (actionId: string, work: (body: BlockAction, action: ButtonAction) => Promise<Reply | string> | string) =>
-    app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: actionId }, async ({ ack, body, action, respond, client }) => {
+    router.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
       const reply = renderReply(await answer(deps, actionId, () => work(body, action)));
       if (body.view?.type === 'home') {
@@ -213,12 +214,12 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   }
 
   // Reject asks why first: a modal, opened with the click's trigger_id while it is still valid.
-  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: ACTION_REJECT_DEPLOY }, async ({ ack, body, action, client }) => {
+  router.action<BlockAction<ButtonAction>>(ACTION_REJECT_DEPLOY, async ({ ack, body, action, client }) => {
     await ack();
     await client.views.open({ trigger_id: body.trigger_id, view: rejectModal(deploymentIdOf(action)) });
   });
 
-  app.view(VIEW_REJECT_DEPLOY, async ({ ack, view, body, client }) => {
+  router.view(VIEW_REJECT_DEPLOY, async ({ ack, view, body, client }) => {
     const reason = view.state.values[INPUT_REJECT_REASON]?.[INPUT_REJECT_REASON]?.value?.trim() ?? '';
     if (reason.length < 3) {
       await ack({ response_action: 'errors', errors: { [INPUT_REJECT_REASON]: 'Say in a few words why, so the requester can act on it.' } });
