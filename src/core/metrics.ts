@@ -52,6 +52,12 @@ export interface RangeQuery {
  */
 export interface InstantMetricsProvider {
   query(q: InstantQuery): Promise<Measurement>;
+  /**
+   * Optional: several instant queries at one instant in as few requests as the backend allows (a
+   * tick asks eight windows of every SLO). Answers in the order asked, each as `query` would; rejects
+   * with the error of the first query that fails, naming that query.
+   */
+  queryAll?(q: { queries: readonly string[]; at?: Date }): Promise<Measurement[]>;
 }
 
 /** A backend that also keeps history. Range queries return every series, none when empty. */

@@ -60,22 +60,28 @@ export function parseJson(text: string): unknown {
 }
 
 /**
- * One GET with a hard deadline. Axios' own timeout only notices an idle socket; the abort signal
+ * One GET (or form POST) with a hard deadline. Axios' own timeout only notices an idle socket; the abort signal
  * also ends an answer that trickles in forever. Any HTTP status comes back; only transport
  * failures throw, as ExternalServiceError naming the query, and never with headers (secrets).
  */
 export async function getText(
   http: AxiosInstance,
-  request: { url: string; params: Record<string, string>; headers: Record<string, string>; timeoutMs: number },
+  request: { url: string; params: Record<string, string>; headers: Record<string, string>; timeoutMs: number; post?: boolean },
   context: QueryContext,
 ): Promise<HttpAnswer> {
   const deadline = AbortSignal.timeout(request.timeoutMs);
+  // A long query goes as a form body: proxies cap URLs at a few kilobytes.
+  const form = request.post ? new URLSearchParams(request.params).toString() : undefined;
   try {
     const response = await http.request<string>({
-      method: 'get',
       url: request.url,
-      params: request.params,
-      headers: { accept: 'application/json', 'user-agent': 'Shipmate', ...request.headers },
+      ...(form === undefined ? { method: 'get', params: request.params } : { method: 'post', data: form }),
+      headers: {
+        accept: 'application/json',
+        'user-agent': 'Shipmate',
+        ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+        ...request.headers,
+      },
       timeout: request.timeoutMs,
       signal: deadline,
       responseType: 'text',

@@ -1,9 +1,11 @@
 import axios, { type AxiosInstance } from 'axios';
+import { ExternalServiceError } from '../core/errors';
 import {
   authHeaders,
   getText,
   type HttpAnswer,
   type HttpAuth,
+  type InstantQuery,
   isRetryableStatus,
   type Measurement,
   type MetricsProvider,
@@ -134,8 +136,33 @@ function instant(resultType: unknown, result: unknown): Measurement {
   }
 }
 
+/** The label that tells, in a union's answer, which query a series answers. */
+export const UNION_LABEL = 'shipmate_query';
+
 /**
- * Runs PromQL through GET /api/v1/query and /api/v1/query_range. Errors (HTTP 4xx/5xx, a
+ * One PromQL expression answering every query at once, each query's series labelled with its index
+ * (`label_replace` sets a label that did not exist; `or` keeps series whose labels differ). The
+ * line breaks end a `#` comment a query may end in.
+ */
+export function unionQuery(queries: readonly string[]): string {
+  return queries.map((query, i) => `label_replace(\n${query}\n, "${UNION_LABEL}", "${i}", "", "")`).join(' or ');
+}
+
+/** A union's answer split back into one instant vector per query, without the union's label. */
+function splitUnion(result: unknown, count: number): Record<string, unknown>[][] {
+  const parts = Array.from({ length: count }, (): Record<string, unknown>[] => []);
+  for (const element of elements(result)) {
+    const { [UNION_LABEL]: index, ...metric } = labelsOf(element);
+    const part = /^\d+$/.test(index ?? '') ? parts[Number(index)] : undefined;
+    if (!part) throw new Malformed(`the series ${describeLabels(labelsOf(element))} answers no query of the union`);
+    part.push({ ...element, metric });
+  }
+  return parts;
+}
+
+/**
+ * Runs PromQL through GET /api/v1/query and /api/v1/query_range; `queryAll` sends its queries as
+ * one union by POST, in one request. Errors (HTTP 4xx/5xx, a
  * `status: "error"` envelope with its errorType, timeouts, shapes it cannot read) throw
  * ExternalServiceError naming the query; 5xx, 429 and timeouts are marked retryable.
  */
@@ -147,10 +174,15 @@ export function createPrometheusProvider(spec: PrometheusProviderSpec, deps: Pro
   const seconds = (date: Date) => (date.getTime() / 1000).toFixed(3);
 
   /** The `data` of a successful answer; anything else throws. */
-  const call = async (path: string, params: Record<string, string>, context: QueryContext): Promise<{ resultType?: unknown; result?: unknown }> => {
+  const call = async (
+    path: string,
+    params: Record<string, string>,
+    context: QueryContext,
+    options: { post?: boolean } = {},
+  ): Promise<{ resultType?: unknown; result?: unknown }> => {
     const answer: HttpAnswer = await getText(
       http,
-      { url: `${base}${path}`, params: { ...params, timeout: `${Math.max(1, Math.round(spec.timeoutMs))}ms` }, headers, timeoutMs: spec.timeoutMs },
+      { url: `${base}${path}`, params: { ...params, timeout: `${Math.max(1, Math.round(spec.timeoutMs))}ms` }, headers, timeoutMs: spec.timeoutMs, ...options },
       context,
     );
     const body = parseJson(answer.text);
@@ -179,11 +211,40 @@ export function createPrometheusProvider(spec: PrometheusProviderSpec, deps: Pro
     }
   };
 
+  const query = async ({ query, at }: InstantQuery): Promise<Measurement> => {
+    const context = { backend, query };
+    const data = await call('/api/v1/query', { query, ...(at ? { time: seconds(at) } : {}) }, context);
+    return parsed(context, () => instant(data.resultType, data.result));
+  };
+
+  /** In turn, so that the error thrown is the first query's that fails. */
+  const eachInTurn = async (queries: readonly string[], at: Date | undefined): Promise<Measurement[]> => {
+    const answers: Measurement[] = [];
+    for (const q of queries) answers.push(await query({ query: q, at }));
+    return answers;
+  };
+
   return {
-    async query({ query, at }) {
-      const context = { backend, query };
-      const data = await call('/api/v1/query', { query, ...(at ? { time: seconds(at) } : {}) }, context);
-      return parsed(context, () => instant(data.resultType, data.result));
+    query,
+
+    async queryAll({ queries, at }) {
+      if (queries.length < 2) return eachInTurn(queries, at);
+      // A transport failure is every query's; it is told with the first.
+      const context = { backend, query: queries[0]! };
+      let data: { resultType?: unknown; result?: unknown };
+      try {
+        data = await call('/api/v1/query', { query: unionQuery(queries), ...(at ? { time: seconds(at) } : {}) }, context, { post: true });
+      } catch (error) {
+        // A query the union cannot hold (a scalar, a range selector) or one the server refuses:
+        // asked on their own, the error names the query at fault.
+        if (error instanceof ExternalServiceError && !error.retryable) return eachInTurn(queries, at);
+        throw error;
+      }
+      const parts = parsed(context, () => {
+        if (data.resultType !== 'vector') throw new Malformed(`a union of instant queries answered ${JSON.stringify(data.resultType)}, not a vector`);
+        return splitUnion(data.result, queries.length);
+      });
+      return parts.map((part, i) => parsed({ backend, query: queries[i]! }, () => instant('vector', part)));
     },
 
     async queryRange({ query, from, to, stepMs }) {

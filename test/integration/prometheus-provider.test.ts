@@ -136,6 +136,88 @@ describe('instant queries against a real Prometheus', () => {
   });
 });
 
+describe('several instant queries in one request (queryAll)', () => {
+  const viaGateway = () => provider({ url: gateway.url });
+  /** What `query` answers for each, one request each: queryAll must answer exactly that. */
+  const oneByOne = (queries: string[], at = AT) => Promise.all(queries.map((query) => provider().query({ query, at })));
+
+  it('answers each query as `query` would, in order, from one form POST', async () => {
+    const queries = [
+      errorRatio('api', '1.4.2'),
+      errorRatio('idle', '1.4.2'), // 0/0
+      failuresOverSuccesses('broken'), // x/0
+      'shipmate_latency_p99_seconds{service="nope"}', // nothing
+      'shipmate_latency_p99_seconds{version="1.4.2"} # the canary',
+    ];
+
+    const answers = await viaGateway().queryAll!({ queries, at: AT });
+
+    expect(answers).toEqual(await oneByOne(queries));
+    expect(value(answers[0]!)).toBeCloseTo(expectedRatio('1.4.2'), 9);
+    expect(Number.isNaN(value(answers[1]!))).toBe(true);
+    expect(answers[2]).toEqual({ kind: 'value', value: Infinity, at: AT });
+    expect(answers[3]).toEqual({ kind: 'no-data' });
+    expect(answers[4]).toEqual({ kind: 'value', value: canaryLatency(20), at: AT });
+    expect(gateway.requests).toHaveLength(1);
+    const [request] = gateway.requests;
+    expect(request!.method).toBe('POST');
+    expect(request!.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    const form = new URLSearchParams(request!.body);
+    expect(form.get('query')).toContain('label_replace(');
+    expect(form.get('time')).toBe((AT.getTime() / 1000).toFixed(3));
+    expect(form.get('timeout')).toBe('5000ms');
+  });
+
+  it('asks one by one when a query cannot be part of a union (a scalar, a range selector), with the same answers', async () => {
+    const queries = ['scalar(shipmate_latency_p99_seconds{version="1.4.1"}) * 2', 'shipmate_latency_p99_seconds{version="1.4.2"}[1m]', errorRatio('api', '1.4.1')];
+
+    const answers = await viaGateway().queryAll!({ queries, at: sampleTime(21) });
+
+    expect(answers).toEqual(await oneByOne(queries, sampleTime(21)));
+    expect(answers[0]).toEqual({ kind: 'value', value: 0.5, at: sampleTime(21) });
+    expect(answers[1]).toEqual({ kind: 'value', value: canaryLatency(21), at: sampleTime(21) });
+    expect(gateway.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'GET', 'GET']);
+  });
+
+  it('names the query that answered several series, not the first of the union', async () => {
+    const several = 'shipmate_latency_p99_seconds{service="api"}';
+
+    const error = await failure(viaGateway().queryAll!({ queries: [errorRatio('api', '1.4.2'), several], at: AT }));
+
+    expect(error.message).toContain(`query \`${several}\` failed: 2 series`);
+    expect(error.message).toContain('shipmate_latency_p99_seconds{env="prod", service="api", track="canary", version="1.4.2"}');
+    expect(error.message).not.toContain('shipmate_query');
+    expect(gateway.requests).toHaveLength(1);
+  });
+
+  it('names the query Prometheus refuses, asking the others on their own until it', async () => {
+    const bad = 'sum(rate(shipmate_http_requests_total[1m]';
+
+    const error = await failure(viaGateway().queryAll!({ queries: [errorRatio('api', '1.4.2'), bad, errorRatio('api', '1.4.1')], at: AT }));
+
+    expect(error.message).toContain(`\`${bad}\``);
+    expect(error.message).toMatch(/HTTP 400 bad_data: .*parse error/);
+    expect(error.retryable).toBe(false);
+    expect(gateway.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'GET']);
+  });
+
+  it('fails every query with the first named when the backend is down, retryable, after one request', async () => {
+    gateway.failWith = { status: 502, body: '<html><body>502 Bad Gateway</body></html>' };
+
+    const error = await failure(viaGateway().queryAll!({ queries: ['up', 'vector(1)'], at: AT }));
+
+    expect(error.message).toContain('`up` failed: HTTP 502');
+    expect(error.retryable).toBe(true);
+    expect(gateway.requests).toHaveLength(1);
+  });
+
+  it('sends a single query as `query` does', async () => {
+    expect(await viaGateway().queryAll!({ queries: ['vector(3)'], at: AT })).toEqual([{ kind: 'value', value: 3, at: AT }]);
+    expect(await viaGateway().queryAll!({ queries: [], at: AT })).toEqual([]);
+    expect(gateway.requests.map((r) => r.method)).toEqual(['GET']);
+  });
+});
+
 describe('range queries against a real Prometheus', () => {
   it('returns the points of a series at each step', async () => {
     const series = await provider().queryRange({ query: 'shipmate_latency_p99_seconds{version="1.4.2"}', from: sampleTime(4), to: sampleTime(8), stepMs: 30_000 });

@@ -179,6 +179,8 @@ export interface GatewayRequest {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
+  /** The body as it arrived (a form POST's query), once the request has ended. */
+  body: string;
 }
 
 /**
@@ -211,7 +213,9 @@ export class PrometheusGateway {
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
       const path = req.url ?? '/';
-      this.requests.push({ method: req.method ?? '', path, headers: req.headers });
+      const recorded: GatewayRequest = { method: req.method ?? '', path, headers: req.headers, body: '' };
+      this.requests.push(recorded);
+      req.on('data', (chunk: Buffer) => (recorded.body += chunk.toString()));
       if (this.stall) return; // the socket stays open until the client gives up or stop()
       if (this.failWith) {
         res.writeHead(this.failWith.status, { 'content-type': 'text/html' }).end(this.failWith.body);
@@ -228,7 +232,7 @@ export class PrometheusGateway {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found\n');
         return;
       }
-      const forward = httpRequest(`${this.upstream}${path.slice(this.prefix.length)}`, { method: req.method, headers: { accept: 'application/json' } }, (answer) => {
+      const forward = httpRequest(`${this.upstream}${path.slice(this.prefix.length)}`, { method: req.method, headers: { accept: 'application/json', ...(req.headers['content-type'] ? { 'content-type': req.headers['content-type'] } : {}) } }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json' });
         answer.pipe(res);
       });

@@ -289,7 +289,7 @@ class FakeProvider implements InstantMetricsProvider {
   inFlight = 0;
   maxInFlight = 0;
   readonly asked: InstantQuery[] = [];
-  constructor(private readonly answer: (query: string) => Measurement | Error) {}
+  constructor(protected readonly answer: (query: string) => Measurement | Error) {}
   async query(q: InstantQuery): Promise<Measurement> {
     this.asked.push(q);
     this.inFlight++;
@@ -329,6 +329,49 @@ describe('evaluating through the metrics port', () => {
     expect(Object.values(results[1]!.burnRate)).toEqual(BURN_WINDOWS.map(() => null));
     // Queued queries of b after the failure are not sent: 30d, 5m, 30m, 1h for b, all 8 for a and c.
     expect(provider.asked).toHaveLength(8 + 4 + 8);
+    expect(results[0]!.error).toBeUndefined();
+    expect(results[2]!.burnRate['1h']).toBeCloseTo(0.1, 12);
+  });
+
+  /** A backend that answers an SLO's queries in one request, as the Prometheus provider does. */
+  class BatchingProvider extends FakeProvider {
+    readonly batches: string[][] = [];
+    async queryAll(q: { queries: readonly string[]; at?: Date }): Promise<Measurement[]> {
+      this.batches.push([...q.queries]);
+      this.inFlight++;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      this.inFlight--;
+      return q.queries.map((query) => {
+        const answer = this.answer(query);
+        if (answer instanceof Error) throw answer;
+        return answer;
+      });
+    }
+  }
+
+  it('sends an SLO\'s eight queries in one request to a backend that takes several, each request holding a slot', async () => {
+    const provider = new BatchingProvider(() => ({ kind: 'value', value: 0.02 }));
+    const results = await evaluateSlos(services, DEFAULT_ALERT_TABLE, provider, AT, { concurrency: 2 });
+    expect(provider.asked).toHaveLength(0);
+    expect(provider.batches).toHaveLength(3);
+    expect(provider.batches[0]!.map((q) => q.match(/\[(\w+)\]/)![1])).toEqual(['30d', ...BURN_WINDOWS]);
+    expect(provider.batches[0]!.every((q) => q.includes('s="a"'))).toBe(true);
+    expect(provider.maxInFlight).toBe(2);
+    expect(results.map((r) => [r.service, r.alerts.length, r.budgetRemaining, r.noData, r.error])).toEqual([
+      ['a', 4, -19, false, undefined],
+      ['b', 4, -19, false, undefined],
+      ['c', 4, -19, false, undefined],
+    ]);
+  });
+
+  it('marks the SLO whose request failed with the error the backend names, and evaluates the others', async () => {
+    const provider = new BatchingProvider((query) =>
+      query.includes('s="b"') && query.includes('[1h]') ? new ExternalServiceError(`Prometheus query \`${query}\` failed: 2 series answered`, false) : { kind: 'value', value: 0.0001 },
+    );
+    const results = await evaluateSlos(services, DEFAULT_ALERT_TABLE, provider, AT);
+    expect(results[1]).toMatchObject({ service: 'b', error: 'Prometheus query `(e{s="b"}[1h]) / (t{s="b"}[1h])` failed: 2 series answered', alerts: [], budgetRemaining: null });
+    expect(Object.values(results[1]!.errorRatio)).toEqual(BURN_WINDOWS.map(() => null));
     expect(results[0]!.error).toBeUndefined();
     expect(results[2]!.burnRate['1h']).toBeCloseTo(0.1, 12);
   });
