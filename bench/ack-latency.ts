@@ -78,7 +78,7 @@ interface Measured {
 /** Warms the process up (JIT, first auth.test, SQLite page cache), then measures the load. */
 async function measure(app: AppProcess, responseBase: string): Promise<Measured> {
   const started = residentMemory(app.pid);
-  await runLoad(app.url, interactionMix(WARM_UP, responseBase, 0), { concurrency: 10, budgetMs: 30_000, timeoutMs: TIMEOUT_MS });
+  await runLoad(app.url, interactionMix(WARM_UP, responseBase, 0), { concurrency: CONCURRENCY, budgetMs: 30_000, timeoutMs: TIMEOUT_MS });
   const cpuBefore = cpuSeconds(app.pid);
   const load = await runLoad(app.url, interactionMix(REQUESTS, responseBase, WARM_UP), { concurrency: CONCURRENCY, budgetMs: LOAD_BUDGET_MS, timeoutMs: TIMEOUT_MS });
   const cpuMsPerRequest = ((cpuSeconds(app.pid) - cpuBefore) * 1000) / Math.max(1, load.latencies.length + load.failures);

