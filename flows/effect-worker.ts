@@ -49,6 +49,7 @@ export class EffectWorker {
   private readonly busyFlows: Record<Lane, Set<string>> = { slack: new Set(), work: new Set(), timer: new Set() };
   private pumping: Promise<void> | undefined;
   private repump = false;
+  private waitingToPump = false;
   private stopped = false;
   /** Set once stop() stopped waiting: results that arrive later are not recorded. */
   private abandoned = false;
@@ -57,15 +58,24 @@ export class EffectWorker {
 
   constructor(private readonly deps: EffectWorkerDeps) {}
 
-  /** Looks for due effects now. Cheap; call it whenever something was queued or time passed. */
+  /**
+   * Looks for due effects once the current turn of the event loop is over, so the kicks of a busy
+   * turn (every request that queued effects, every effect that finished) share one look. Cheap;
+   * call it whenever something was queued or time passed.
+   */
   kick(): void {
     if (this.stopped) return;
     if (this.pumping) {
-      this.repump = true;
+      // A look that has not started yet will see what this kick is about.
+      if (!this.waitingToPump) this.repump = true;
       return;
     }
-    this.pumping = Promise.resolve()
-      .then(() => this.pump())
+    this.waitingToPump = true;
+    this.pumping = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => {
+        this.waitingToPump = false;
+        this.pump();
+      })
       .catch((error: unknown) => this.pause(undefined, error))
       .finally(() => {
         this.pumping = undefined;
