@@ -1,0 +1,141 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FetchFunction } from '@slack/web-api';
+import { nodeHttpFetch } from '../../../src/slack/node-http-fetch';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+let server: Server;
+let base: string;
+let seen: Seen[];
+let connections: number;
+let answer: (req: IncomingMessage, res: ServerResponse) => void;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+      answer(req, res);
+    });
+  });
+  server.on('connection', () => connections++);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  server.close();
+  await once(server, 'close');
+});
+
+beforeEach(() => {
+  seen = [];
+  connections = 0;
+  answer = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+});
+
+/** A fallback that records what it was handed and answers like fetch would not: so a test can tell it was used. */
+function recordingFallback() {
+  const calls: Parameters<FetchFunction>[] = [];
+  const fallback: FetchFunction = async (...args) => {
+    calls.push(args);
+    return { ok: true, status: 299, statusText: 'fallback', url: String(args[0]), headers: new Headers(), text: async () => '', json: async () => ({}), arrayBuffer: async () => new ArrayBuffer(0) };
+  };
+  return { fallback, calls };
+}
+
+describe('nodeHttpFetch', () => {
+  it('sends a text body with its headers and reads status, headers and body as fetch does', async () => {
+    answer = (_req, res) => {
+      res.setHeader('Vary', ['Accept', 'Origin']);
+      res.writeHead(201, 'Made', { 'content-type': 'application/json', 'X-Slack-Req-Id': 'abc' }).end('{"ok":true,"ts":"1.2"}');
+    };
+    const fetch = nodeHttpFetch();
+
+    const response = await fetch(`${base}/api/chat.postMessage`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: 'Bearer xoxb-1' },
+      body: 'channel=C1&text=hello%20there',
+    });
+
+    expect(seen).toEqual([expect.objectContaining({ method: 'POST', url: '/api/chat.postMessage', body: 'channel=C1&text=hello%20there' })]);
+    expect(seen[0]!.headers).toMatchObject({ 'content-type': 'application/x-www-form-urlencoded', authorization: 'Bearer xoxb-1' });
+    expect([response.ok, response.status, response.statusText, response.url]).toEqual([true, 201, 'Made', `${base}/api/chat.postMessage`]);
+    expect(response.headers.get('X-SLACK-REQ-ID')).toBe('abc');
+    expect(response.headers.get('vary')).toBe('Accept, Origin');
+    expect(response.headers.get('retry-after')).toBeNull();
+    expect(Object.fromEntries(response.headers.entries())).toMatchObject({ 'content-type': 'application/json', vary: 'Accept, Origin' });
+    expect(await response.json()).toEqual({ ok: true, ts: '1.2' });
+    expect(new TextDecoder().decode(await response.arrayBuffer())).toBe('{"ok":true,"ts":"1.2"}');
+  });
+
+  it('answers an error status with its body, not a rejection', async () => {
+    answer = (_req, res) => res.writeHead(429, { 'retry-after': '7' }).end('slow down');
+    const response = await nodeHttpFetch()(`${base}/hooks/respond`, { method: 'POST', body: '{}' });
+
+    expect([response.ok, response.status, response.headers.get('Retry-After'), await response.text()]).toEqual([false, 429, '7', 'slow down']);
+  });
+
+  it('keeps the connection open between calls', async () => {
+    const fetch = nodeHttpFetch();
+    for (let i = 0; i < 3; i++) await (await fetch(`${base}/api/auth.test`, { method: 'POST', body: '' })).text();
+
+    expect(seen).toHaveLength(3);
+    expect(connections).toBe(1);
+  });
+
+  it('rejects with the signal’s reason when the answer does not come in time, and drops the connection', async () => {
+    answer = () => undefined; // never answers
+    const closed = new Promise((resolve) => server.once('connection', (socket) => socket.once('close', resolve)));
+
+    const error = await nodeHttpFetch()(`${base}/api/chat.update`, { method: 'POST', body: 'ts=1', signal: AbortSignal.timeout(50) }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DOMException);
+    expect((error as DOMException).name).toBe('TimeoutError');
+    await closed;
+  });
+
+  it('sends nothing when the signal was aborted already', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('shutting down'));
+
+    await expect(nodeHttpFetch()(`${base}/api/chat.postMessage`, { method: 'POST', body: 'x=1', signal: controller.signal })).rejects.toThrow('shutting down');
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refuses a redirect when told to, and hands one it should follow to the built-in fetch', async () => {
+    answer = (_req, res) => res.writeHead(302, { location: '/elsewhere' }).end();
+    const { fallback, calls } = recordingFallback();
+    const fetch = nodeHttpFetch(fallback);
+
+    await expect(fetch(`${base}/api/chat.postMessage`, { method: 'POST', body: 'x=1', redirect: 'error' })).rejects.toThrow(TypeError);
+    expect(calls).toHaveLength(0);
+    const followed = await fetch(`${base}/hooks/respond`, { method: 'POST', body: '{}' });
+    expect(followed.statusText).toBe('fallback');
+    expect(calls).toEqual([[`${base}/hooks/respond`, { method: 'POST', body: '{}' }]]);
+    const manual = await fetch(`${base}/x`, { method: 'GET', redirect: 'manual' });
+    expect([manual.status, manual.headers.get('location')]).toEqual([302, '/elsewhere']);
+  });
+
+  it('hands an upload’s FormData to the built-in fetch', async () => {
+    const { fallback, calls } = recordingFallback();
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array([137, 80, 78, 71])]), 'chart.png');
+
+    await nodeHttpFetch(fallback)(`${base}/upload`, { method: 'POST', body: form });
+
+    expect(calls).toHaveLength(1);
+    expect(calls[0]![1]!.body).toBe(form);
+    expect(seen).toHaveLength(0);
+  });
+});
