@@ -18,11 +18,13 @@ export function createSqliteEffectQueue(db: Db): EffectQueue {
   const insert = db.prepare(`INSERT OR IGNORE INTO effects
     (flow_id, idempotency_key, lane, type, payload, not_before, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)`);
-  // The oldest pending effect of each flow: later ones wait, so a message is updated only after it was posted.
+  // The oldest pending effect of each flow: later ones wait, so a message is updated only after it was
+  // posted. Read oldest first through effects_pending_in_order, stopping at `limit` (migration 0012).
   const dueInOrder = db.prepare(`SELECT e.* FROM effects e
-    JOIN (SELECT MIN(id) AS id FROM effects WHERE status = 'pending' AND lane = @lane GROUP BY flow_id) head
-      ON head.id = e.id
-    WHERE e.not_before <= @now ORDER BY e.id LIMIT @limit`);
+    WHERE e.lane = @lane AND e.status = 'pending' AND e.not_before <= @now
+      AND NOT EXISTS (SELECT 1 FROM effects earlier
+        WHERE earlier.lane = @lane AND earlier.status = 'pending' AND earlier.flow_id = e.flow_id AND earlier.id < e.id)
+    ORDER BY e.id LIMIT @limit`);
   // Timers fire when due, whatever else their flow has pending.
   const dueAny = db.prepare(`SELECT * FROM effects WHERE status = 'pending' AND lane = @lane AND not_before <= @now
     ORDER BY not_before, id LIMIT @limit`);
