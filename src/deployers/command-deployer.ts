@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import type { DeploySpec } from '../core/config';
 import type { Deployer, DeployOutcome, DeployRequest } from '../core/ports';
 import { formatDuration } from '../core/format-duration';
+import { createProcessLauncher, type ProcessLauncher } from './process-launcher';
 
 type CommandSpec = Extract<DeploySpec, { type: 'command' }>;
 
@@ -24,82 +24,47 @@ export function tailLines(output: string, lines: number): string {
 /**
  * Runs the configured executable (no shell) with SHIPMATE_SERVICE, SHIPMATE_ENV, SHIPMATE_VERSION
  * and SHIPMATE_IDEMPOTENCY_KEY set. Exit 0 is success; on failure or timeout the thread gets the
- * tail of its output. It runs in its own process group so a timeout stops its children too.
+ * tail of its output. It runs in its own process group so a timeout stops its children too, and
+ * is started by `launcher` (a helper process), not by Shipmate's own process.
  */
-export function createCommandDeployer(spec: CommandSpec, deps: { baseEnv: Readonly<Record<string, string | undefined>> }): Deployer {
-  const running = new Set<number>();
+export function createCommandDeployer(
+  spec: CommandSpec,
+  deps: { baseEnv: Readonly<Record<string, string | undefined>>; launcher?: ProcessLauncher },
+): Deployer {
+  const launcher = deps.launcher ?? createProcessLauncher();
+  const inherited = Object.fromEntries(
+    Object.entries(deps.baseEnv).filter((entry): entry is [string, string] => INHERITED.test(entry[0]) && entry[1] !== undefined),
+  );
   return {
     /** Stops the process groups of commands still running (Shipmate is shutting down). */
-    stop() {
-      for (const pid of running) {
-        try {
-          process.kill(-pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
-    },
-    deploy(request: DeployRequest): Promise<DeployOutcome> {
-      return new Promise((resolve) => {
-        let output = '';
-        let timedOut = false;
-        const child = spawn(spec.command, spec.args, {
-          cwd: spec.cwd,
-          detached: true,
-          stdio: ['ignore', 'pipe', 'pipe'],
-          env: {
-            ...Object.fromEntries(Object.entries(deps.baseEnv).filter(([name]) => INHERITED.test(name))),
-            ...spec.env,
-            SHIPMATE_SERVICE: request.service,
-            SHIPMATE_ENV: request.environment,
-            SHIPMATE_VERSION: request.version,
-            SHIPMATE_DEPLOYMENT_ID: String(request.deploymentId),
-            SHIPMATE_REQUESTED_BY: request.requestedBy,
-            SHIPMATE_IDEMPOTENCY_KEY: request.idempotencyKey,
-            ...(request.canary ? { SHIPMATE_WEIGHT: String(request.canary.weight), SHIPMATE_BASELINE_VERSION: request.canary.baselineVersion ?? '' } : {}),
-          },
-        });
-        const pid = child.pid;
-        if (pid) running.add(pid);
-        const collect = (chunk: Buffer): void => {
-          output = (output + chunk.toString('utf8')).slice(-MAX_BUFFER);
-        };
-        child.stdout.on('data', collect);
-        child.stderr.on('data', collect);
-
-        const signalGroup = (signal: NodeJS.Signals): void => {
-          try {
-            if (child.pid) process.kill(-child.pid, signal);
-          } catch {
-            // already gone
-          }
-        };
-        let killTimer: NodeJS.Timeout | undefined;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          signalGroup('SIGTERM');
-          killTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
-        }, spec.timeout);
-
-        child.on('error', (error) => {
-          clearTimeout(timer);
-          resolve({ ok: false, error: `could not start ${spec.command}: ${error.message}` });
-        });
-        child.on('close', (code, signal) => {
-          if (pid) running.delete(pid);
-          clearTimeout(timer);
-          clearTimeout(killTimer);
-          const tail = tailLines(output, spec.outputTailLines);
-          if (timedOut) {
-            resolve({ ok: false, error: `${spec.command} did not finish within ${formatDuration(spec.timeout)} and was stopped`, outputTail: tail });
-          } else if (code === 0) {
-            resolve({ ok: true, summary: `${spec.command} exited 0.` });
-          } else {
-            const how = code === null ? `was killed by ${signal}` : `exited with status ${code}`;
-            resolve({ ok: false, error: `${spec.command} ${how}`, outputTail: tail });
-          }
-        });
+    stop: () => launcher.stop(),
+    async deploy(request: DeployRequest): Promise<DeployOutcome> {
+      const result = await launcher.run({
+        command: spec.command,
+        args: spec.args,
+        ...(spec.cwd ? { cwd: spec.cwd } : {}),
+        env: {
+          ...inherited,
+          ...spec.env,
+          SHIPMATE_SERVICE: request.service,
+          SHIPMATE_ENV: request.environment,
+          SHIPMATE_VERSION: request.version,
+          SHIPMATE_DEPLOYMENT_ID: String(request.deploymentId),
+          SHIPMATE_REQUESTED_BY: request.requestedBy,
+          SHIPMATE_IDEMPOTENCY_KEY: request.idempotencyKey,
+          ...(request.canary ? { SHIPMATE_WEIGHT: String(request.canary.weight), SHIPMATE_BASELINE_VERSION: request.canary.baselineVersion ?? '' } : {}),
+        },
+        timeoutMs: spec.timeout,
+        killGraceMs: KILL_GRACE_MS,
+        maxBuffer: MAX_BUFFER,
       });
+      const tail = tailLines(result.output, spec.outputTailLines);
+      if (result.failure?.kind === 'start') return { ok: false, error: `could not start ${spec.command}: ${result.failure.message}` };
+      if (result.failure) return { ok: false, error: `${spec.command} was cut off: ${result.failure.message}` };
+      if (result.timedOut) return { ok: false, error: `${spec.command} did not finish within ${formatDuration(spec.timeout)} and was stopped`, outputTail: tail };
+      if (result.code === 0) return { ok: true, summary: `${spec.command} exited 0.` };
+      const how = result.code === null ? `was killed by ${result.signal}` : `exited with status ${result.code}`;
+      return { ok: false, error: `${spec.command} ${how}`, outputTail: tail };
     },
   };
 }
