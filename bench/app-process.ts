@@ -108,3 +108,22 @@ export function childCpuSeconds(command: string): number {
   const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
   return children.map((pid) => stat(pid)).reduce((sum, s) => (s?.command === command ? sum + s.cpuSeconds : sum), 0);
 }
+
+/** Memory no other process shares, in bytes (Private_Clean + Private_Dirty of /proc/<pid>/smaps_rollup). */
+export function privateMemory(pid: number): number {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0) * 1024;
+  return kb('Private_Clean') + kb('Private_Dirty');
+}
+
+/** PIDs of the children of `pid` whose command line contains `marker`. */
+export function childrenRunning(pid: number, marker: string): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return children.filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes(marker);
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}

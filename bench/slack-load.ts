@@ -56,6 +56,11 @@ export interface LoadResult {
 
 export interface LoadOptions {
   concurrency: number;
+  /**
+   * The keep-alive connections to send over, kept open between loads (Slack's stay open between
+   * deliveries); without one, the load opens its own and closes them at the end.
+   */
+  agent?: Agent;
   /** No request is started after this many ms. */
   budgetMs: number;
   /** A request still unanswered after this is counted as failed. */
@@ -90,7 +95,7 @@ function post(agent: Agent, url: URL, body: string, timeoutMs: number): Promise<
  */
 export async function runLoad(appUrl: string, requests: readonly SlackRequest[], options: LoadOptions): Promise<LoadResult> {
   const url = new URL(appUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const agent = options.agent ?? new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const result: LoadResult = {
     latencies: [],
     byKind: { status: [], help: [], deploy: [], click: [] },
@@ -118,6 +123,6 @@ export async function runLoad(appUrl: string, requests: readonly SlackRequest[],
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   result.wallMs = performance.now() - start;
   result.skipped = requests.length - next;
-  agent.destroy();
+  if (!options.agent) agent.destroy();
   return result;
 }
