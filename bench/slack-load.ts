@@ -19,11 +19,15 @@ const CLICKS = [ACTION_RETRY_DEPLOY, ACTION_APPROVE_DEPLOY, ACTION_ROLLBACK_DEPL
 /** Far above any deploy the run creates: the click finds nothing and is answered with an error. */
 const UNKNOWN_DEPLOY_ID = 1_000_000;
 
+/** Signs a button's value as Shipmate does when it posts the button; the identity for an app that does not sign. */
+export type ValueSigner = (actionId: string, value: string) => string;
+
 /**
  * `count` interactions in a fixed rotation: `/deploy status`, `/deploy help`, `/deploy api@1.0.N to
- * staging` (a new version each time) and a button click. `response_url`s point at the emulator.
+ * staging` (a new version each time) and a button click, its value signed by `sign` as on a button
+ * Shipmate posted. `response_url`s point at the emulator.
  */
-export function interactionMix(count: number, responseBase: string, firstVersion = 0): SlackRequest[] {
+export function interactionMix(count: number, responseBase: string, firstVersion = 0, sign: ValueSigner = (_id, value) => value): SlackRequest[] {
   let version = firstVersion;
   let click = 0;
   return Array.from({ length: count }, (_, i): SlackRequest => {
@@ -36,7 +40,7 @@ export function interactionMix(count: number, responseBase: string, firstVersion
         return { kind: 'deploy', body: slashCommandBody(`api@1.0.${version++} to staging`, { responseBase }) };
       default: {
         const actionId = CLICKS[click % CLICKS.length]!;
-        return { kind: 'click', body: blockActionsBody(actionId, String(UNKNOWN_DEPLOY_ID + click++), { responseBase }) };
+        return { kind: 'click', body: blockActionsBody(actionId, sign(actionId, String(UNKNOWN_DEPLOY_ID + click++)), { responseBase }) };
       }
     }
   });
