@@ -84,10 +84,14 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
   const queued = db.prepare(`SELECT * FROM deployments WHERE service = ? AND environment = ? AND status = 'queued'
     ORDER BY rollback_of IS NULL, id`);
   const withStatus = db.prepare('SELECT * FROM deployments WHERE status = ? ORDER BY id');
-  const latest = db.prepare(`SELECT d.* FROM deployments d
-    JOIN (SELECT MAX(id) AS id FROM deployments WHERE (@service IS NULL OR service = @service)
-          GROUP BY service, environment) newest ON newest.id = d.id
-    ORDER BY d.service, d.environment`);
+  // Two statements, so one service's newest deploys come from its own range of deployments_by_target
+  // (`@service IS NULL OR ...` read the whole index: 3 ms for one service at 100,000 deploys).
+  const latestOf = (where: string) =>
+    db.prepare(`SELECT d.* FROM deployments d
+      JOIN (SELECT MAX(id) AS id FROM deployments ${where} GROUP BY service, environment) newest ON newest.id = d.id
+      ORDER BY d.service, d.environment`);
+  const latestOfAll = latestOf('');
+  const latestOfService = latestOf('WHERE service = @service');
   // Two statements, so each has an index that already holds the rows newest first.
   const historyOfTarget = db.prepare('SELECT * FROM deployments WHERE service = @service AND environment = @environment ORDER BY id DESC LIMIT @limit');
   const historyOfService = db.prepare('SELECT * FROM deployments WHERE service = @service ORDER BY id DESC LIMIT @limit');
@@ -119,7 +123,7 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
     queued: (service, environment) => (queued.all(service, environment) as Row[]).map(toDeployment),
     good: (service, environment, limit) => (good.all(service, environment, limit) as Row[]).map(toDeployment),
     withStatus: (status) => (withStatus.all(status) as Row[]).map(toDeployment),
-    latestPerTarget: (service) => (latest.all({ service: service ?? null }) as Row[]).map(toDeployment),
+    latestPerTarget: (service) => ((service === undefined ? latestOfAll.all() : latestOfService.all({ service })) as Row[]).map(toDeployment),
     history: (service, environment, limit) =>
       ((environment === undefined ? historyOfService.all({ service, limit }) : historyOfTarget.all({ service, environment, limit })) as Row[]).map(toDeployment),
     save(d: Deployment): void {

@@ -46,4 +46,13 @@ describe('history query plans', () => {
     expect(p).not.toContain('TEMP B-TREE');
     expect(p).not.toMatch(/SCAN deployments(?! USING)/);
   });
+
+  it('the newest deploy of each target of one service (/deploy status api) reads that service’s range of an index, not all of it', () => {
+    const { db: recording, sql } = recordingPrepare(db);
+    createSqliteDeploymentStore(recording).latestPerTarget('api');
+    const query = sql.find((s) => s.includes('WHERE service = @service GROUP BY service, environment'))!;
+    const p = plan(db, query, { service: 'api' });
+    expect(p).toMatch(/SEARCH deployments USING COVERING INDEX \w+ \(service=\?\)/);
+    expect(p).not.toMatch(/SCAN deployments/);
+  });
 });
