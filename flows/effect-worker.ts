@@ -74,7 +74,8 @@ export class EffectWorker {
     this.pumping = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => {
         this.waitingToPump = false;
-        this.pump();
+        // stop() may have come in between: it takes no new work.
+        if (!this.stopped) this.pump();
       })
       .catch((error: unknown) => this.pause(undefined, error))
       .finally(() => {
