@@ -33,6 +33,7 @@ import { describeChange } from './slack/flag-view';
 import { registerFlagListeners } from './slack/flag-listeners';
 import { createSqliteFlagChangeStore, createSqliteFlagStore } from './store/sqlite-flag-store';
 import { createDeployerRegistry } from './deployers/deployer-registry';
+import { createProcessLauncher } from './deployers/process-launcher';
 import { createGitHubCommitChecks } from './github/github-commit-checks';
 import { createMetricsProviders } from './metrics/metrics-registry';
 import { createAlertmanagerRoute } from './http/alertmanager-route';
@@ -161,6 +162,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   const deployers = createDeployerRegistry(config, {
     clock,
     baseEnv: options.baseEnv,
+    launcher: createProcessLauncher(),
     github: config.github,
     callbacks,
     ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),

@@ -1,7 +1,7 @@
 import type { DeploySpec } from '../core/config';
 import type { Deployer, DeployOutcome, DeployRequest } from '../core/ports';
 import { formatDuration } from '../core/format-duration';
-import { createProcessLauncher, type ProcessLauncher } from './process-launcher';
+import type { ProcessLauncher } from './process-launcher';
 
 type CommandSpec = Extract<DeploySpec, { type: 'command' }>;
 
@@ -29,9 +29,9 @@ export function tailLines(output: string, lines: number): string {
  */
 export function createCommandDeployer(
   spec: CommandSpec,
-  deps: { baseEnv: Readonly<Record<string, string | undefined>>; launcher?: ProcessLauncher },
+  deps: { baseEnv: Readonly<Record<string, string | undefined>>; launcher: ProcessLauncher },
 ): Deployer {
-  const launcher = deps.launcher ?? createProcessLauncher();
+  const { launcher } = deps;
   const inherited = Object.fromEntries(
     Object.entries(deps.baseEnv).filter((entry): entry is [string, string] => INHERITED.test(entry[0]) && entry[1] !== undefined),
   );

@@ -9,7 +9,8 @@
  * Messages out: { type: 'done', id, code, signal, output, timedOut, error }
  *
  * Each command runs in its own process group, so a timeout or a stop reaches its children too.
- * When Shipmate goes away (the IPC channel closes), running commands get SIGTERM and the helper exits.
+ * When Shipmate goes away (the IPC channel closes), running commands get SIGTERM and the helper exits;
+ * signals meant for Shipmate's process group do not stop it before that.
  */
 const { spawn } = require('node:child_process');
 
@@ -71,6 +72,10 @@ process.on('message', (message) => {
   if (message.type === 'run') run(message);
   else if (message.type === 'stop') for (const pid of running) signalGroup(pid, 'SIGTERM');
 });
+
+// Ctrl-C in a terminal, or a supervisor signalling the whole process group, reaches the helper too.
+// Shipmate stops its commands itself, in order; the helper goes when Shipmate lets go of it.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => undefined);
 
 process.on('disconnect', () => {
   for (const pid of running) signalGroup(pid, 'SIGTERM');

@@ -5,7 +5,7 @@ import type { DeployCallbacks, Deployer, DeployerFactory } from '../core/ports';
 import { createArgocdDeployer } from './argocd-deployer';
 import { createCommandDeployer } from './command-deployer';
 import { createGithubActionsDeployer } from './github-actions-deployer';
-import { createProcessLauncher, type ProcessLauncher } from './process-launcher';
+import type { ProcessLauncher } from './process-launcher';
 import { createWebhookDeployer } from './webhook-deployer';
 
 export interface DeployerDeps {
@@ -19,7 +19,7 @@ export interface DeployerDeps {
   /** Reports of asynchronous webhook targets. */
   callbacks?: DeployCallbacks;
   /** Starts command deployers' commands; one helper process serves every target. */
-  launcher?: ProcessLauncher;
+  launcher: ProcessLauncher;
 }
 
 function createDeployer(spec: DeploySpec, deps: DeployerDeps): Deployer {
@@ -46,9 +46,8 @@ export function createDeployerRegistry(
   deps: DeployerDeps,
 ): DeployerFactory & { webhookSecretOf(service: string, environment: string): string | undefined; stop(): void } {
   const deployers = new Map<string, Deployer>();
-  const shared = { ...deps, launcher: deps.launcher ?? createProcessLauncher() };
   for (const [service, svc] of Object.entries(config.services)) {
-    for (const [env, target] of Object.entries(svc.environments)) deployers.set(`${service}/${env}`, createDeployer(target.deploy, shared));
+    for (const [env, target] of Object.entries(svc.environments)) deployers.set(`${service}/${env}`, createDeployer(target.deploy, deps));
   }
   return {
     stop: () => deployers.forEach((d) => d.stop?.()),

@@ -68,7 +68,8 @@ export function createProcessLauncher(): ProcessLauncher {
 
   const start = (): ChildProcess => {
     // No environment of Shipmate's (its tokens) reaches the helper; each command gets its own.
-    const child = fork(RUNNER, [], { env: {}, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    // No flags of Shipmate's (--inspect, --require) either.
+    const child = fork(RUNNER, [], { env: {}, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
     child.on('message', (message: { type: string; id: number; error?: string } & LaunchResult) => {
       if (message.type !== 'done') return;
       const waiting = pending.get(message.id);
@@ -84,7 +85,12 @@ export function createProcessLauncher(): ProcessLauncher {
       if (helper === child) helper = undefined;
       lost(child, `the process that runs deploy commands stopped (${signal ?? `exit ${code}`})`);
     });
-    child.on('error', () => undefined); // 'exit' follows, and says it
+    child.on('error', (error) => {
+      // A helper that never started (EMFILE, EAGAIN) emits no 'exit': forget it, so the next command forks again.
+      if (child.pid !== undefined) return; // 'exit' follows, and says it
+      if (helper === child) helper = undefined;
+      lost(child, `could not start the process that runs deploy commands: ${error.message}`);
+    });
     return child;
   };
 
@@ -100,6 +106,7 @@ export function createProcessLauncher(): ProcessLauncher {
           child.send({ type: 'run', id, ...request });
         } catch (error) {
           // The helper is gone already; its 'exit' settles the others, this one is told here.
+          if (helper === child) helper = undefined;
           pending.delete(id);
           resolve({ code: null, signal: null, output: '', timedOut: false, failure: { kind: 'lost', message: (error as Error).message } });
         }

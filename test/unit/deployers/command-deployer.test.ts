@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import type { CommandSpec } from '../../../src/core/deploy-specs';
 import type { DeployRequest } from '../../../src/core/ports';
 import { createCommandDeployer } from '../../../src/deployers/command-deployer';
+import { createProcessLauncher } from '../../../src/deployers/process-launcher';
 
 const CANARY_SCRIPT = join(__dirname, '..', '..', 'fixtures', 'canary-script.sh');
 /** Writes the environment it was given as JSON, so a test can tell an empty variable from a missing one. */
 const DUMP_ENV = "require('node:fs').writeFileSync(process.env.RECORD_FILE, JSON.stringify(process.env))";
 
 let record: string;
+const launcher = createProcessLauncher();
+afterAll(() => launcher.stop());
 
 beforeEach(() => {
   record = join(mkdtempSync(join(tmpdir(), 'shipmate-command-')), 'record.txt');
@@ -17,7 +20,7 @@ beforeEach(() => {
 
 function deployer(command: string, args: string[] = []) {
   const spec: CommandSpec = { type: 'command', command, args, env: { RECORD_FILE: record }, timeout: 10_000, outputTailLines: 5 };
-  return createCommandDeployer(spec, { baseEnv: { PATH: process.env.PATH } });
+  return createCommandDeployer(spec, { baseEnv: { PATH: process.env.PATH }, launcher });
 }
 
 function request(overrides: Partial<DeployRequest> = {}): DeployRequest {

@@ -59,6 +59,17 @@ describe('the process launcher', () => {
     expect(running(child)).toBe(false);
   });
 
+  it('keeps running when Shipmate’s process group gets SIGINT or SIGTERM: Shipmate stops its commands itself', async () => {
+    const longer = launcher.run(request('echo "helper=$PPID"; sleep 0.3; echo done'));
+    const { output } = await launcher.run(request('echo "helper=$PPID"'));
+    const helper = Number(/helper=(\d+)/.exec(output)![1]);
+    process.kill(helper, 'SIGINT');
+    process.kill(helper, 'SIGTERM');
+
+    expect(await longer).toMatchObject({ code: 0, timedOut: false });
+    expect((await longer).output).toContain('done');
+  });
+
   it('fails the commands of a helper that died, and starts a new one for the next', async () => {
     const cutOff = launcher.run(request('echo "helper=$PPID"; sleep 30'));
     const first = await launcher.run(request('echo "helper=$PPID"'));
