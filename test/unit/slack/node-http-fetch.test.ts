@@ -113,18 +113,53 @@ describe('nodeHttpFetch', () => {
     expect(seen).toHaveLength(0);
   });
 
-  it('refuses a redirect when told to, and hands one it should follow to the built-in fetch', async () => {
+  it('refuses a redirect when told to, and returns it as it is when asked to', async () => {
     answer = (_req, res) => res.writeHead(302, { location: '/elsewhere' }).end();
-    const { fallback, calls } = recordingFallback();
-    const fetch = nodeHttpFetch(fallback);
+    const fetch = nodeHttpFetch();
 
     await expect(fetch(`${base}/api/chat.postMessage`, { method: 'POST', body: 'x=1', redirect: 'error' })).rejects.toThrow(TypeError);
-    expect(calls).toHaveLength(0);
-    const followed = await fetch(`${base}/hooks/respond`, { method: 'POST', body: '{}' });
-    expect(followed.statusText).toBe('fallback');
-    expect(calls).toEqual([[`${base}/hooks/respond`, { method: 'POST', body: '{}' }]]);
     const manual = await fetch(`${base}/x`, { method: 'GET', redirect: 'manual' });
     expect([manual.status, manual.headers.get('location')]).toEqual([302, '/elsewhere']);
+    expect(seen.map((r) => r.url)).toEqual(['/api/chat.postMessage', '/x']);
+  });
+
+  it('follows redirects as fetch does: a 302 after a POST becomes a GET without the body, a 307 repeats the POST', async () => {
+    answer = (req, res) => {
+      if (req.url === '/hooks/302') res.writeHead(302, { location: '/landed' }).end();
+      else if (req.url === '/hooks/307') res.writeHead(307, { location: '/landed' }).end();
+      else res.writeHead(200).end(`landed by ${req.method}`);
+    };
+    const fetch = nodeHttpFetch();
+    const post = { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer xoxb-1' }, body: '{"text":"hi"}' };
+
+    const after302 = await fetch(`${base}/hooks/302`, post);
+    const after307 = await fetch(`${base}/hooks/307`, post);
+
+    expect([await after302.text(), after302.url]).toEqual(['landed by GET', `${base}/landed`]);
+    expect(await after307.text()).toBe('landed by POST');
+    expect(seen.map((r) => `${r.method} ${r.url} ${r.body}`)).toEqual([
+      'POST /hooks/302 {"text":"hi"}',
+      'GET /landed ',
+      'POST /hooks/307 {"text":"hi"}',
+      'POST /landed {"text":"hi"}',
+    ]);
+    expect(seen[1]!.headers['content-type']).toBeUndefined();
+    expect(seen[1]!.headers.authorization).toBe('Bearer xoxb-1'); // same origin
+  });
+
+  it('sends no credentials to another origin, and gives up after 20 redirects', async () => {
+    const port = new URL(base).port;
+    answer = (req, res) => {
+      if (req.url === '/away') res.writeHead(307, { location: `http://localhost:${port}/there` }).end();
+      else if (req.url!.startsWith('/loop')) res.writeHead(302, { location: `/loop${seen.length}` }).end();
+      else res.writeHead(200).end('there');
+    };
+    const fetch = nodeHttpFetch();
+
+    expect(await (await fetch(`${base}/away`, { method: 'POST', headers: { Authorization: 'Bearer xoxb-1' }, body: 'x=1' })).text()).toBe('there');
+    expect(seen.map((r) => [r.url, r.headers.authorization])).toEqual([['/away', 'Bearer xoxb-1'], ['/there', undefined]]);
+    await expect(fetch(`${base}/loop`, { method: 'GET' })).rejects.toThrow('more than 20 redirects');
+    expect(seen).toHaveLength(2 + 21);
   });
 
   it('hands an upload’s FormData to the built-in fetch', async () => {
