@@ -45,12 +45,30 @@ export class ExternalServiceError extends AppError {
   constructor(
     userMessage: string,
     readonly retryable: boolean,
-    options: { cause?: unknown; retryAfterMs?: number } = {},
+    options: { cause?: unknown; retryAfterMs?: number; timedOut?: boolean } = {},
   ) {
     super('external_service', userMessage, { cause: options.cause });
     this.retryAfterMs = options.retryAfterMs;
+    this.timedOut = options.timedOut ?? false;
   }
   readonly retryAfterMs: number | undefined;
+  /** No answer came within the deadline (ours, or the server's own query timeout). */
+  readonly timedOut: boolean;
+}
+
+/**
+ * A backend could not take several queries together, though each on its own may work: one of them
+ * cannot be combined with the others, or together they outlasted the deadline. Ask them one by
+ * one. `lasting`: the same queries would be refused together again (not so for a timeout).
+ */
+export class BatchRefusedError extends ExternalServiceError {
+  constructor(
+    userMessage: string,
+    readonly lasting: boolean,
+    options: { cause?: unknown } = {},
+  ) {
+    super(userMessage, !lasting, options);
+  }
 }
 
 /** Why the database would not take a write: another program holds its lock, the disk is full, or the disk failed. */

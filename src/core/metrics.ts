@@ -54,8 +54,9 @@ export interface InstantMetricsProvider {
   query(q: InstantQuery): Promise<Measurement>;
   /**
    * Optional: several instant queries at one instant in as few requests as the backend allows (a
-   * tick asks eight windows of every SLO). Answers in the order asked, each as `query` would; rejects
-   * with the error of the first query that fails, naming that query.
+   * tick asks eight windows of every SLO). Answers in the order asked, each as `query` would.
+   * Rejects with BatchRefusedError (src/core/errors) when they must be asked one by one, and with
+   * the error of the query at fault when one answered what `query` would refuse.
    */
   queryAll?(q: { queries: readonly string[]; at?: Date }): Promise<Measurement[]>;
 }

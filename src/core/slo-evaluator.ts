@@ -1,4 +1,4 @@
-import { AppError, ValidationError } from './errors';
+import { AppError, BatchRefusedError, ValidationError } from './errors';
 import type { InstantMetricsProvider, Measurement } from './metrics';
 import { promDuration } from './query-template';
 import {
@@ -56,6 +56,9 @@ export function createLimiter(concurrency: number): <T>(task: () => Promise<T>) 
 const describeError = (query: string, error: unknown): string =>
   error instanceof AppError ? error.userMessage : `query \`${query}\` failed: ${error instanceof Error ? error.message : String(error)}`;
 
+/** SLOs whose queries the backend refused to take together: asked one by one on every tick. */
+const unbatchable = new WeakSet<SloDefinition>();
+
 const nulls = (): Record<BurnWindow, null> => Object.fromEntries(BURN_WINDOWS.map((w) => [w, null])) as Record<BurnWindow, null>;
 
 /**
@@ -86,17 +89,23 @@ export async function evaluateSlos(
           }
         });
       const queries = [windowQuery(def, promDuration(def.windowMs)), ...BURN_WINDOWS.map((w) => windowQuery(def, w))];
-      // A backend that answers several queries in one request takes an SLO's in one slot.
+      // A backend that answers several queries in one request takes an SLO's in one slot; when it
+      // cannot take them together they are asked one by one (and from then on, when it never will).
       const readAll = async (queryAll: NonNullable<InstantMetricsProvider['queryAll']>) =>
         limit(async () => {
           try {
             return (await queryAll({ queries, at })).map(value);
           } catch (e) {
+            if (e instanceof BatchRefusedError) {
+              if (e.lasting) unbatchable.add(def);
+              return undefined;
+            }
             error = describeError(queries[0]!, e);
             return queries.map(() => null);
           }
         });
-      const [period, ...values] = provider.queryAll ? await readAll(provider.queryAll.bind(provider)) : await Promise.all(queries.map(read));
+      const batched = provider.queryAll && !unbatchable.has(def) ? await readAll(provider.queryAll.bind(provider)) : undefined;
+      const [period, ...values] = batched ?? (await Promise.all(queries.map(read)));
       const base = { service: def.service, slo: def.name, objective: def.objective, windowMs: def.windowMs };
       if (error !== undefined) return { ...base, errorRatio: nulls(), burnRate: nulls(), alerts: [], budgetRemaining: null, noData: false, error };
       const ratios = Object.fromEntries(BURN_WINDOWS.map((w, i) => [w, values[i]]));

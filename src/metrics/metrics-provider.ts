@@ -25,7 +25,7 @@ export function queryFailed(
   context: QueryContext,
   detail: string,
   retryable: boolean,
-  options: { cause?: unknown; retryAfterMs?: number } = {},
+  options: { cause?: unknown; retryAfterMs?: number; timedOut?: boolean } = {},
 ): ExternalServiceError {
   return new ExternalServiceError(`${context.backend} query \`${context.query}\` failed: ${detail}`, retryable, options);
 }
@@ -96,7 +96,7 @@ export async function getText(
     const detail = timedOut
       ? `no answer from ${host} within ${formatDuration(request.timeoutMs)} (timeout)`
       : `could not reach ${host}: ${isAxiosError(error) && error.code ? error.code : error instanceof Error ? error.message : String(error)}`;
-    throw queryFailed(context, detail, true, { cause: error });
+    throw queryFailed(context, detail, true, { cause: error, timedOut });
   }
 }
 

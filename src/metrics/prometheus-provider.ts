@@ -1,5 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
-import { ExternalServiceError } from '../core/errors';
+import { BatchRefusedError, ExternalServiceError } from '../core/errors';
 import {
   authHeaders,
   getText,
@@ -162,7 +162,7 @@ function splitUnion(result: unknown, count: number): Record<string, unknown>[][]
 
 /**
  * Runs PromQL through GET /api/v1/query and /api/v1/query_range; `queryAll` sends its queries as
- * one union by POST, in one request. Errors (HTTP 4xx/5xx, a
+ * one union by POST, in one request, and says BatchRefusedError when they must be asked one by one. Errors (HTTP 4xx/5xx, a
  * `status: "error"` envelope with its errorType, timeouts, shapes it cannot read) throw
  * ExternalServiceError naming the query; 5xx, 429 and timeouts are marked retryable.
  */
@@ -203,7 +203,7 @@ export function createPrometheusProvider(spec: PrometheusProviderSpec, deps: Pro
       const status = ok ? '' : `HTTP ${answer.status}`;
       const detail = [status, explained].filter(Boolean).join(' ');
       // errorType "timeout" and "unavailable" come with a 503, so the status decides retries.
-      throw queryFailed(context, detail, !ok && isRetryableStatus(answer.status), { retryAfterMs: retryAfterMs(answer.headers) });
+      throw queryFailed(context, detail, !ok && isRetryableStatus(answer.status), { retryAfterMs: retryAfterMs(answer.headers), timedOut: envelope?.errorType === 'timeout' });
     }
     if (envelope?.status !== 'success' || !isObject(envelope.data)) {
       throw queryFailed(context, `the answer is not a Prometheus API response: ${snippet(answer.text) || '(empty)'}`, false);
@@ -226,27 +226,23 @@ export function createPrometheusProvider(spec: PrometheusProviderSpec, deps: Pro
     return parsed(context, () => instant(data.resultType, data.result));
   };
 
-  /** In turn, so that the error thrown is the first query's that fails. */
-  const eachInTurn = async (queries: readonly string[], at: Date | undefined): Promise<Measurement[]> => {
-    const answers: Measurement[] = [];
-    for (const q of queries) answers.push(await query({ query: q, at }));
-    return answers;
-  };
-
   return {
     query,
 
     async queryAll({ queries, at }) {
-      if (queries.length < 2) return eachInTurn(queries, at);
+      if (queries.length < 2) return Promise.all(queries.map((q) => query({ query: q, at })));
       // A transport failure is every query's; it is told with the first.
       const context = { backend, query: queries[0]! };
       let data: { resultType?: unknown; result?: unknown };
       try {
         data = await call('/api/v1/query', { query: unionQuery(queries), ...(at ? { time: seconds(at) } : {}) }, context, { post: true });
       } catch (error) {
-        // A query the union cannot hold (a scalar, a range selector) or one the server refuses:
-        // asked on their own, the error names the query at fault.
-        if (error instanceof ExternalServiceError && !error.retryable) return eachInTurn(queries, at);
+        // A query the union cannot hold (a scalar, a range selector), one the server refuses, or all
+        // of them together taking longer than a request may: asked one by one, each gets its own
+        // deadline and an error names the query at fault.
+        if (error instanceof ExternalServiceError && (!error.retryable || error.timedOut)) {
+          throw new BatchRefusedError(error.userMessage, !error.retryable, { cause: error });
+        }
         throw error;
       }
       const parts = parsed(context, () => {

@@ -1,4 +1,4 @@
-import { ExternalServiceError } from '../../src/core/errors';
+import { BatchRefusedError, ExternalServiceError } from '../../src/core/errors';
 import type { Measurement } from '../../src/core/metrics';
 import { createPrometheusProvider, type PrometheusProviderSpec } from '../../src/metrics/prometheus-provider';
 import { fillQueryTemplate } from '../../src/core/query-template';
@@ -169,37 +169,39 @@ describe('several instant queries in one request (queryAll)', () => {
     expect(form.get('timeout')).toBe('5000ms');
   });
 
-  it('asks one by one when a query cannot be part of a union (a scalar, a range selector), with the same answers', async () => {
-    const queries = ['scalar(shipmate_latency_p99_seconds{version="1.4.1"}) * 2', 'shipmate_latency_p99_seconds{version="1.4.2"}[1m]', errorRatio('api', '1.4.1')];
+  /** What queryAll rejected with, which must be a BatchRefusedError. */
+  async function refusal(promise: Promise<unknown>): Promise<BatchRefusedError> {
+    const error = await failure(promise);
+    expect(error).toBeInstanceOf(BatchRefusedError);
+    return error as BatchRefusedError;
+  }
 
-    const answers = await viaGateway().queryAll!({ queries, at: sampleTime(21) });
-
-    expect(answers).toEqual(await oneByOne(queries, sampleTime(21)));
-    expect(answers[0]).toEqual({ kind: 'value', value: 0.5, at: sampleTime(21) });
-    expect(answers[1]).toEqual({ kind: 'value', value: canaryLatency(21), at: sampleTime(21) });
-    expect(gateway.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'GET', 'GET']);
+  it('refuses for good a union holding a scalar or a range selector, after one request: each is to be asked on its own', async () => {
+    for (const odd of ['scalar(shipmate_latency_p99_seconds{version="1.4.1"}) * 2', 'shipmate_latency_p99_seconds{version="1.4.2"}[1m]']) {
+      gateway.reset();
+      const error = await refusal(viaGateway().queryAll!({ queries: [errorRatio('api', '1.4.1'), odd], at: sampleTime(21) }));
+      expect(error.lasting).toBe(true);
+      expect(gateway.requests.map((r) => r.method)).toEqual(['POST']);
+    }
+    // On their own they answer, as they always did.
+    expect(await provider().query({ query: 'scalar(shipmate_latency_p99_seconds{version="1.4.1"}) * 2', at: AT })).toEqual({ kind: 'value', value: 0.5, at: AT });
   });
 
-  it('names the query that answered several series, not the first of the union', async () => {
-    const several = 'shipmate_latency_p99_seconds{service="api"}';
+  it('refuses for good a union holding a query Prometheus cannot parse', async () => {
+    const error = await refusal(viaGateway().queryAll!({ queries: [errorRatio('api', '1.4.2'), 'sum(rate(shipmate_http_requests_total[1m]'], at: AT }));
 
-    const error = await failure(viaGateway().queryAll!({ queries: [errorRatio('api', '1.4.2'), several], at: AT }));
-
-    expect(error.message).toContain(`query \`${several}\` failed: 2 series`);
-    expect(error.message).toContain('shipmate_latency_p99_seconds{env="prod", service="api", track="canary", version="1.4.2"}');
-    expect(error.message).not.toContain('shipmate_query');
-    expect(gateway.requests).toHaveLength(1);
-  });
-
-  it('names the query Prometheus refuses, asking the others on their own until it', async () => {
-    const bad = 'sum(rate(shipmate_http_requests_total[1m]';
-
-    const error = await failure(viaGateway().queryAll!({ queries: [errorRatio('api', '1.4.2'), bad, errorRatio('api', '1.4.1')], at: AT }));
-
-    expect(error.message).toContain(`\`${bad}\``);
+    expect(error.lasting).toBe(true);
     expect(error.message).toMatch(/HTTP 400 bad_data: .*parse error/);
-    expect(error.retryable).toBe(false);
-    expect(gateway.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'GET']);
+  });
+
+  it('refuses for now a union that outlasts the deadline: one by one, each query gets a deadline of its own', async () => {
+    gateway.stall = true;
+
+    const error = await refusal(provider({ url: gateway.url, timeoutMs: 200 }).queryAll!({ queries: ['up', 'vector(1)'], at: AT }));
+
+    expect(error.lasting).toBe(false);
+    expect(error.message).toMatch(/no answer from 127\.0\.0\.1:\d+ within 200ms \(timeout\)/);
+    expect(gateway.requests).toHaveLength(1);
   });
 
   it('fails every query with the first named when the backend is down, retryable, after one request', async () => {
@@ -209,6 +211,7 @@ describe('several instant queries in one request (queryAll)', () => {
 
     expect(error.message).toContain('`up` failed: HTTP 502');
     expect(error.retryable).toBe(true);
+    expect(error).not.toBeInstanceOf(BatchRefusedError); // the backend is down: asking one by one would not help
     expect(gateway.requests).toHaveLength(1);
   });
 

@@ -4,8 +4,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { definitionsFromSloth, slothSpecSchema } from '../../src/core/slo';
-import { evaluateTrafficStop } from '../../src/core/slo-evaluator';
+import { DEFAULT_ALERT_TABLE, definitionsFromSloth, type SloDefinition, slothSpecSchema } from '../../src/core/slo';
+import type { InstantMetricsProvider } from '../../src/core/metrics';
+import { evaluateSlos, evaluateTrafficStop } from '../../src/core/slo-evaluator';
 import { createPrometheusProvider } from '../../src/metrics/prometheus-provider';
 import { parseAllDocuments } from 'yaml';
 import type { PrometheusServer } from '../support/prometheus-server';
@@ -147,6 +148,27 @@ describe('shipmate slo eval against a real Prometheus', () => {
     const reset = find('reset');
     for (const w of ['6h', '1d', '3d'] as const) expect(reset.burnRate[w]).toBeCloseTo(0.5, 9);
     expect(reset.alerts).toEqual([]);
+  });
+
+  it('evaluates an SLO whose ratio cannot be part of a union (a scalar) one query at a time, to the same numbers', async () => {
+    const defs = parseAllDocuments(slothSpecText()).flatMap((doc) => definitionsFromSloth(slothSpecSchema.parse((doc as { toJS(): unknown }).toJS())));
+    const fast = defs.find((d) => d.service === 'fast')!;
+    if (fast.sli.kind !== 'events') throw new Error('the fast scenario has an events SLI');
+    const asScalar: SloDefinition = { ...fast, name: 'as-scalar', sli: { kind: 'raw', errorRatioQuery: `scalar((${fast.sli.errorQuery}) / (${fast.sli.totalQuery}))` } };
+    const prom = createPrometheusProvider({ url: prometheus.url, timeoutMs: 10_000 });
+    const asked = { together: 0, alone: 0 };
+    const provider: InstantMetricsProvider = {
+      query: (q) => (asked.alone++, prom.query(q)),
+      queryAll: (q) => (asked.together++, prom.queryAll!(q)),
+    };
+
+    const [union, oneByOne] = await evaluateSlos([fast, asScalar], DEFAULT_ALERT_TABLE, provider, SLO_NOW);
+
+    expect(asked).toEqual({ together: 2, alone: 8 }); // the scalar's union was refused, then its 8 asked alone
+    expect(oneByOne!.error).toBeUndefined();
+    expect(oneByOne!.errorRatio).toEqual(union!.errorRatio);
+    expect(oneByOne!.budgetRemaining).toBe(union!.budgetRemaining);
+    expect(union!.errorRatio['5m']).toBeCloseTo(0.05, 12);
   });
 
   it('stopped: windows after the last sample have no data; the traffic check says it stopped', async () => {

@@ -1,4 +1,4 @@
-import { ExternalServiceError } from '../../../src/core/errors';
+import { BatchRefusedError, ExternalServiceError } from '../../../src/core/errors';
 import type { InstantMetricsProvider, InstantQuery, Measurement } from '../../../src/core/metrics';
 import {
   alertTableSchema,
@@ -374,6 +374,49 @@ describe('evaluating through the metrics port', () => {
     expect(Object.values(results[1]!.errorRatio)).toEqual(BURN_WINDOWS.map(() => null));
     expect(results[0]!.error).toBeUndefined();
     expect(results[2]!.burnRate['1h']).toBeCloseTo(0.1, 12);
+  });
+
+  /** Refuses the batch of any SLO of service `refused`, for good or for now. */
+  class RefusingProvider extends BatchingProvider {
+    constructor(private readonly refused: string, private readonly lasting: boolean) {
+      super(() => ({ kind: 'value', value: 0.02 }));
+    }
+    override async queryAll(q: { queries: readonly string[]; at?: Date }): Promise<Measurement[]> {
+      if (q.queries[0]!.includes(`s="${this.refused}"`)) {
+        this.batches.push([...q.queries]);
+        throw new BatchRefusedError(`${q.queries.length} queries cannot be asked together`, this.lasting);
+      }
+      return super.queryAll(q);
+    }
+  }
+
+  it('asks an SLO\'s queries one by one when the backend refuses them together, and for good when the refusal is lasting', async () => {
+    const defs = services.map((d) => ({ ...d })); // fresh definitions: what was refused is remembered per definition
+    const provider = new RefusingProvider('b', true);
+
+    const first = await evaluateSlos(defs, DEFAULT_ALERT_TABLE, provider, AT, { concurrency: 2 });
+    expect(first.map((r) => [r.service, r.alerts.length, r.budgetRemaining, r.error])).toEqual([
+      ['a', 4, -19, undefined],
+      ['b', 4, -19, undefined],
+      ['c', 4, -19, undefined],
+    ]);
+    expect(provider.asked.map((q) => q.query.match(/s="(\w)"/)![1])).toEqual(Array(8).fill('b'));
+    expect(provider.maxInFlight).toBeLessThanOrEqual(2);
+
+    await evaluateSlos(defs, DEFAULT_ALERT_TABLE, provider, AT, { concurrency: 2 });
+    expect(provider.batches.filter((b) => b[0]!.includes('s="b"'))).toHaveLength(1); // not offered together again
+    expect(provider.asked).toHaveLength(16);
+  });
+
+  it('offers them together again on the next tick when the refusal was for now (a timeout)', async () => {
+    const defs = services.map((d) => ({ ...d }));
+    const provider = new RefusingProvider('b', false);
+
+    await evaluateSlos(defs, DEFAULT_ALERT_TABLE, provider, AT);
+    await evaluateSlos(defs, DEFAULT_ALERT_TABLE, provider, AT);
+
+    expect(provider.batches.filter((b) => b[0]!.includes('s="b"'))).toHaveLength(2);
+    expect(provider.asked).toHaveLength(16);
   });
 
   it('calls an SLO with no answer in any window no data', async () => {
