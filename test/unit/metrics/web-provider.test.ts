@@ -1,9 +1,8 @@
-import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ConfigError, ExternalServiceError } from '../../../src/core/errors';
 import { fillQueryTemplate } from '../../../src/core/query-template';
 import { createWebProvider, type WebProviderSpec } from '../../../src/metrics/web-provider';
+import { closeLocally, listenLocally } from '../../support/local-server';
 
 /** An HTTP endpoint answering each path with a handler; it records every request. */
 const routes = new Map<string, (res: ServerResponse) => void>();
@@ -20,16 +19,10 @@ beforeAll(async () => {
     if (handler) handler(res);
     else res.writeHead(404, { 'content-type': 'text/plain' }).end('no such metric');
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocally(server);
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  server.close();
-  await once(server, 'close');
-});
+afterAll(() => closeLocally(server));
 
 beforeEach(() => {
   routes.clear();

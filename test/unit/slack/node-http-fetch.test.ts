@@ -1,8 +1,7 @@
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { FetchFunction } from '@slack/web-api';
 import { nodeHttpFetch } from '../../../src/slack/node-http-fetch';
+import { closeLocally, listenLocally } from '../../support/local-server';
 
 interface Seen {
   method: string;
@@ -27,16 +26,10 @@ beforeAll(async () => {
     });
   });
   server.on('connection', () => connections++);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocally(server);
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  server.close();
-  await once(server, 'close');
-});
+afterAll(() => closeLocally(server));
 
 beforeEach(() => {
   seen = [];
