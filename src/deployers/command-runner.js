@@ -25,6 +25,10 @@ function signalGroup(pid, signal) {
   }
 }
 
+const stopAll = () => {
+  for (const pid of running) signalGroup(pid, 'SIGTERM');
+};
+
 function run(request) {
   let output = '';
   let timedOut = false;
@@ -70,7 +74,7 @@ function run(request) {
 
 process.on('message', (message) => {
   if (message.type === 'run') run(message);
-  else if (message.type === 'stop') for (const pid of running) signalGroup(pid, 'SIGTERM');
+  else if (message.type === 'stop') stopAll();
 });
 
 // Ctrl-C in a terminal, or a supervisor signalling the whole process group, reaches the helper too.
@@ -78,6 +82,6 @@ process.on('message', (message) => {
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => undefined);
 
 process.on('disconnect', () => {
-  for (const pid of running) signalGroup(pid, 'SIGTERM');
+  stopAll();
   process.exit(0);
 });

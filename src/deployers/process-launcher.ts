@@ -32,6 +32,9 @@ export interface ProcessLauncher {
 
 const RUNNER = join(__dirname, 'command-runner.js');
 
+/** What a command is answered with when the helper running it went away. */
+const lostResult = (message: string): LaunchResult => ({ code: null, signal: null, output: '', timedOut: false, failure: { kind: 'lost', message } });
+
 /**
  * Starts commands from a small helper process (command-runner.js) instead of Shipmate's own. A fork
  * copies the page tables of the process that forks, and afterwards every page that process writes
@@ -50,7 +53,7 @@ export function createProcessLauncher(): ProcessLauncher {
     for (const [id, p] of pending) {
       if (p.child !== child) continue;
       pending.delete(id);
-      p.resolve({ code: null, signal: null, output: '', timedOut: false, failure: { kind: 'lost', message } });
+      p.resolve(lostResult(message));
     }
   };
 
@@ -108,7 +111,7 @@ export function createProcessLauncher(): ProcessLauncher {
           // The helper is gone already; its 'exit' settles the others, this one is told here.
           if (helper === child) helper = undefined;
           pending.delete(id);
-          resolve({ code: null, signal: null, output: '', timedOut: false, failure: { kind: 'lost', message: (error as Error).message } });
+          resolve(lostResult((error as Error).message));
         }
       });
     },

@@ -137,14 +137,14 @@ function instant(resultType: unknown, result: unknown): Measurement {
 }
 
 /** The label that tells, in a union's answer, which query a series answers. */
-export const UNION_LABEL = 'shipmate_query';
+const UNION_LABEL = 'shipmate_query';
 
 /**
  * One PromQL expression answering every query at once, each query's series labelled with its index
  * (`label_replace` sets a label that did not exist; `or` keeps series whose labels differ). The
  * line breaks end a `#` comment a query may end in.
  */
-export function unionQuery(queries: readonly string[]): string {
+function unionQuery(queries: readonly string[]): string {
   return queries.map((query, i) => `label_replace(\n${query}\n, "${UNION_LABEL}", "${i}", "", "")`).join(' or ');
 }
 
@@ -172,6 +172,8 @@ export function createPrometheusProvider(spec: PrometheusProviderSpec, deps: Pro
   const backend = `${spec.name ?? 'Prometheus'} at ${new URL(spec.url).host}`;
   const headers = { ...spec.headers, ...authHeaders(spec.auth) };
   const seconds = (date: Date) => (date.getTime() / 1000).toFixed(3);
+  /** An instant query's parameters: the query, and its time when one is given (else the server's now). */
+  const instantParams = (query: string, at: Date | undefined) => ({ query, ...(at ? { time: seconds(at) } : {}) });
 
   /** The `data` of a successful answer; anything else throws. */
   const call = async (
@@ -222,7 +224,7 @@ export function createPrometheusProvider(spec: PrometheusProviderSpec, deps: Pro
 
   const query = async ({ query, at }: InstantQuery): Promise<Measurement> => {
     const context = { backend, query };
-    const data = await call('/api/v1/query', { query, ...(at ? { time: seconds(at) } : {}) }, context);
+    const data = await call('/api/v1/query', instantParams(query, at), context);
     return parsed(context, () => instant(data.resultType, data.result));
   };
 
@@ -235,7 +237,7 @@ export function createPrometheusProvider(spec: PrometheusProviderSpec, deps: Pro
       const context = { backend, query: queries[0]! };
       let data: { resultType?: unknown; result?: unknown };
       try {
-        data = await call('/api/v1/query', { query: unionQuery(queries), ...(at ? { time: seconds(at) } : {}) }, context, { post: true });
+        data = await call('/api/v1/query', instantParams(unionQuery(queries), at), context, { post: true });
       } catch (error) {
         // A query the union cannot hold (a scalar, a range selector), one the server refuses, or all
         // of them together taking longer than a request may: asked one by one, each gets its own
