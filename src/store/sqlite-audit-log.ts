@@ -2,6 +2,7 @@ import type { AuditLog } from '../core/ports';
 import type { Redactor } from '../core/redact';
 import type { AuditEntry, Source } from '../core/types';
 import type { Db } from './database';
+import { limitTo } from './sql-values';
 
 interface Row {
   at: string;
@@ -18,12 +19,12 @@ export function createSqliteAuditLog(db: Db, options: { redactor?: Redactor } = 
   const insert = db.prepare(
     'INSERT INTO audit_log (at, actor, source, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const all = db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT @limit');
+  const all = db.prepare(`SELECT * FROM audit_log ORDER BY id DESC ${limitTo('limit')}`);
   // A subject is "<service>/<environment>", a service, or an environment; its first part is what
   // audit_log_by_service (migration 0011) indexes, so this expression must stay as it is there.
   const ofService = db.prepare(`SELECT * FROM audit_log
     WHERE (CASE WHEN instr(subject, '/') > 0 THEN substr(subject, 1, instr(subject, '/') - 1) ELSE subject END) = @service
-    ORDER BY id DESC LIMIT @limit`);
+    ORDER BY id DESC ${limitTo('limit')}`);
   return {
     record(e: AuditEntry): void {
       insert.run(e.at.toISOString(), e.actor, e.source, e.action, clean.text(e.subject), e.detail ? JSON.stringify(clean.value(e.detail)) : null);

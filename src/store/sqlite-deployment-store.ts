@@ -2,7 +2,7 @@ import { ConflictError } from '../core/errors';
 import type { DeploymentStore } from '../core/ports';
 import type { Approval, CanaryRun, Deployment, DeploymentStatus, NewDeployment, Source } from '../core/types';
 import type { Db } from './database';
-import { toDate as date, toIso as iso } from './sql-values';
+import { limitTo, toDate as date, toIso as iso } from './sql-values';
 
 interface Row {
   id: number;
@@ -93,13 +93,13 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
   const latestOfAll = latestOf('');
   const latestOfService = latestOf('WHERE service = @service');
   // Two statements, so each has an index that already holds the rows newest first.
-  const historyOfTarget = db.prepare('SELECT * FROM deployments WHERE service = @service AND environment = @environment ORDER BY id DESC LIMIT @limit');
-  const historyOfService = db.prepare('SELECT * FROM deployments WHERE service = @service ORDER BY id DESC LIMIT @limit');
+  const historyOfTarget = db.prepare(`SELECT * FROM deployments WHERE service = @service AND environment = @environment ORDER BY id DESC ${limitTo('limit')}`);
+  const historyOfService = db.prepare(`SELECT * FROM deployments WHERE service = @service ORDER BY id DESC ${limitTo('limit')}`);
   const update = db.prepare(`UPDATE deployments SET status = @status, started_at = @startedAt,
     finished_at = @finishedAt, error = @error, approvals = @approvals, decided_by = @decidedBy,
     decision_reason = @decisionReason, rolled_back = @rolledBack, previous_good = @previousGood, canary = @canary WHERE id = @id`);
-  const good = db.prepare(`SELECT * FROM deployments WHERE service = ? AND environment = ?
-    AND status = 'succeeded' AND rolled_back = 0 ORDER BY id DESC LIMIT ?`);
+  const good = db.prepare(`SELECT * FROM deployments WHERE service = @service AND environment = @environment
+    AND status = 'succeeded' AND rolled_back = 0 ORDER BY id DESC ${limitTo('limit')}`);
 
   const one = (row: unknown): Deployment | undefined => (row ? toDeployment(row as Row) : undefined);
 
@@ -121,7 +121,7 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
     findByRequestKey: (key) => one(byRequestKey.get(key)),
     active: (service, environment) => one(active.get(service, environment)),
     queued: (service, environment) => (queued.all(service, environment) as Row[]).map(toDeployment),
-    good: (service, environment, limit) => (good.all(service, environment, limit) as Row[]).map(toDeployment),
+    good: (service, environment, limit) => (good.all({ service, environment, limit }) as Row[]).map(toDeployment),
     withStatus: (status) => (withStatus.all(status) as Row[]).map(toDeployment),
     latestPerTarget: (service) => ((service === undefined ? latestOfAll.all() : latestOfService.all({ service })) as Row[]).map(toDeployment),
     history: (service, environment, limit) =>

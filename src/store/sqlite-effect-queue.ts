@@ -1,5 +1,6 @@
 import type { EffectQueue, EffectSpec, FlowEventLog, Lane, QueuedEffect } from '../core/ports';
 import type { Db } from './database';
+import { limitTo } from './sql-values';
 
 interface Row {
   id: number;
@@ -24,10 +25,10 @@ export function createSqliteEffectQueue(db: Db): EffectQueue {
     WHERE e.lane = @lane AND e.status = 'pending' AND e.not_before <= @now
       AND NOT EXISTS (SELECT 1 FROM effects earlier
         WHERE earlier.lane = @lane AND earlier.status = 'pending' AND earlier.flow_id = e.flow_id AND earlier.id < e.id)
-    ORDER BY e.id LIMIT @limit`);
+    ORDER BY e.id ${limitTo('limit')}`);
   // Timers fire when due, whatever else their flow has pending.
   const dueAny = db.prepare(`SELECT * FROM effects WHERE status = 'pending' AND lane = @lane AND not_before <= @now
-    ORDER BY not_before, id LIMIT @limit`);
+    ORDER BY not_before, id ${limitTo('limit')}`);
   const claim = db.prepare(`UPDATE effects SET attempts = attempts + 1 WHERE id = ?`);
   const complete = db.prepare(`UPDATE effects SET status = 'done', finished_at = ? WHERE id = ?`);
   const retry = db.prepare(`UPDATE effects SET not_before = ?, last_error = ? WHERE id = ?`);

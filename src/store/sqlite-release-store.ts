@@ -2,7 +2,7 @@ import { ConflictError } from '../core/errors';
 import type { ReleaseStore } from '../core/ports';
 import type { NewRelease, Release, ReleaseStatus, Source } from '../core/types';
 import type { Db } from './database';
-import { toDate as date, toIso } from './sql-values';
+import { limitTo, toDate as date, toIso } from './sql-values';
 
 interface Row {
   id: number;
@@ -51,7 +51,7 @@ export function createSqliteReleaseStore(db: Db): ReleaseStore {
   const byKey = db.prepare('SELECT * FROM releases WHERE request_key = ?');
   const activeByName = db.prepare(`SELECT * FROM releases WHERE name = ? AND status IN ('scheduled', 'running', 'paused')`);
   const withStatus = db.prepare('SELECT * FROM releases WHERE status = ? ORDER BY id');
-  const latest = db.prepare('SELECT * FROM releases ORDER BY id DESC LIMIT ?');
+  const latest = db.prepare(`SELECT * FROM releases ORDER BY id DESC ${limitTo('limit')}`);
   const update = db.prepare(`UPDATE releases SET status = @status, results = @results, started_at = @startedAt,
     finished_at = @finishedAt WHERE id = @id`);
   const one = (row: unknown) => (row ? toRelease(row as Row) : undefined);
@@ -80,7 +80,7 @@ export function createSqliteReleaseStore(db: Db): ReleaseStore {
     findByRequestKey: (key) => one(byKey.get(key)),
     activeByName: (name) => one(activeByName.get(name)),
     withStatus: (status) => (withStatus.all(status) as Row[]).map(toRelease),
-    latest: (limit) => (latest.all(limit) as Row[]).map(toRelease),
+    latest: (limit) => (latest.all({ limit }) as Row[]).map(toRelease),
     save(r: Release): void {
       update.run({
         id: r.id,
