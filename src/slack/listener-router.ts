@@ -1,5 +1,6 @@
 import type {
   AllMiddlewareArgs,
+  AnyMiddlewareArgs,
   App,
   BlockAction,
   SlackAction,
@@ -10,6 +11,8 @@ import type {
 } from '@slack/bolt';
 
 type Listener<Args> = (args: Args & AllMiddlewareArgs) => Promise<void>;
+/** A listener as the router calls it: with the arguments of a request of its own kind. */
+type Route = Listener<AnyMiddlewareArgs>;
 
 /**
  * Where Shipmate's listeners register: by slash command, button action ID, form callback ID and
@@ -25,40 +28,52 @@ export interface ListenerRouter {
 }
 
 /**
- * One Bolt listener per kind of request, each finding its handler in a table. Bolt runs every
- * request through the matchers of every listener registered, so with a listener per command,
- * button and form the matching cost a fifth of Shipmate's CPU per request under load. What no
- * handler claims is left unacknowledged, as Bolt leaves a request that no listener matches.
+ * Routes every request through one global middleware that finds its handler in a table by command,
+ * action ID, form callback ID or event type. Bolt runs each request through the matchers of every
+ * listener registered: with a listener per command, button and form that was a fifth of Shipmate's
+ * CPU per request under load, and even one listener per kind of request (four chains of matchers,
+ * each a few promises and copies of the arguments) cost more than the routing itself. A global
+ * middleware gets the same arguments a listener does (`command`, `action`, `ack`, `respond`, ...).
+ * What no handler claims goes on to Bolt's own listeners (there are none), which leave it
+ * unacknowledged, as Bolt leaves a request that no listener matches.
  */
 export function createListenerRouter(app: App): ListenerRouter {
-  const commands = new Map<string, Listener<SlackCommandMiddlewareArgs>>();
-  const actions = new Map<string, Listener<SlackActionMiddlewareArgs>>();
-  const actionFamilies: [RegExp, Listener<SlackActionMiddlewareArgs>][] = [];
-  const views = new Map<string, Listener<SlackViewMiddlewareArgs>>();
-  const events = new Map<string, Listener<SlackEventMiddlewareArgs>>();
+  // Each table holds its kind's listeners; the middleware below gives each only its own kind.
+  const commands = new Map<string, Route>();
+  const actions = new Map<string, Route>();
+  const actionFamilies: [RegExp, Route][] = [];
+  const views = new Map<string, Route>();
+  const events = new Map<string, Route>();
 
   const once = <K, V>(table: Map<K, V>, key: K, value: V, what: string) => {
     if (table.has(key)) throw new Error(`${what} ${String(key)} has a listener already`);
     table.set(key, value);
   };
 
-  app.command(/.*/, async (args) => commands.get(args.command.command)?.(args));
-  app.action({ type: 'block_actions', action_id: /.*/ }, async (args) => {
-    const id = (args.action as { action_id: string }).action_id;
-    const listener = actions.get(id) ?? actionFamilies.find(([pattern]) => pattern.test(id))?.[1];
-    await listener?.(args);
+  const routeOf = (args: AnyMiddlewareArgs): Route | undefined => {
+    const body = args.body as { type?: string; command?: string; event?: { type: string } };
+    if (body.command !== undefined) return commands.get(body.command);
+    if (body.type === 'block_actions') {
+      const id = (args as SlackActionMiddlewareArgs<BlockAction>).action.action_id;
+      return actions.get(id) ?? actionFamilies.find(([pattern]) => pattern.test(id))?.[1];
+    }
+    if (body.type === 'view_submission') return views.get((args as SlackViewMiddlewareArgs).view.callback_id);
+    if (body.event !== undefined) return events.get(body.event.type);
+    return undefined;
+  };
+  app.use(async (args) => {
+    const route = routeOf(args);
+    if (!route) return args.next();
+    await route(args);
   });
-  app.view({ type: 'view_submission', callback_id: /.*/ }, async (args) => views.get(args.view.callback_id)?.(args));
-  app.event(/.*/, async (args) => events.get(args.event.type)?.(args));
 
   return {
-    command: (name, listener) => once(commands, name, listener, 'the command'),
+    command: (name, listener) => once(commands, name, listener as Route, 'the command'),
     action: (actionId, listener) => {
-      const general = listener as unknown as Listener<SlackActionMiddlewareArgs>;
-      if (typeof actionId === 'string') once(actions, actionId, general, 'the action');
-      else actionFamilies.push([actionId, general]);
+      if (typeof actionId === 'string') once(actions, actionId, listener as Route, 'the action');
+      else actionFamilies.push([actionId, listener as Route]);
     },
-    view: (callbackId, listener) => once(views, callbackId, listener, 'the form'),
-    event: (type, listener) => once(events, type, listener as unknown as Listener<SlackEventMiddlewareArgs>, 'the event'),
+    view: (callbackId, listener) => once(views, callbackId, listener as Route, 'the form'),
+    event: (type, listener) => once(events, type, listener as Route, 'the event'),
   };
 }
