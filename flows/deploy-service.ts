@@ -2,7 +2,7 @@ import { type ApprovalPolicy, decideApproval, decideRejection } from '../src/cor
 import type { Clock } from '../src/core/clock';
 import { ConflictError, NotFoundError, PermissionDeniedError } from '../src/core/errors';
 import type { AuditLog, CommitChecks, Deployer, DeployerFactory, DeploymentStore, LockStore, QueuedEffect, UnitOfWork } from '../src/core/ports';
-import type { Actor, Deployment, NewDeployment } from '../src/core/types';
+import type { Actor, Deployment, Lock, NewDeployment } from '../src/core/types';
 import type { CanaryEvent, CanaryPlan } from './canary-flow';
 import { type DeployEvent, deployFlowId } from './deploy-flow';
 import type { EffectHandler } from './effect-worker';
@@ -95,7 +95,7 @@ export class DeployService {
    * (Slack retrying a slash command) returns the first deploy instead of starting another.
    */
   async request(input: DeployRequestInput, actor: Actor): Promise<RequestResult> {
-    const { store, locks, audit, uow, runner, clock, policies } = this.deps;
+    const { store, audit, uow, runner, clock, policies } = this.deps;
     const earlier = input.requestKey ? store.findByRequestKey(input.requestKey) : undefined;
     if (earlier) return { deployment: earlier, duplicate: true };
     await checkAccess(this.deps, 'deploy', input.environment, `${input.service}/${input.environment}`, actor);
@@ -118,21 +118,15 @@ export class DeployService {
     if (exhausted.length > 0 && !freeze && !(await policies.mayBreakGlass(actor.userId))) {
       throw new PermissionDeniedError(`${input.service} has used up its error budget (${exhausted.join(', ')}) and you are not allowed to break glass. Ask someone listed under breakGlass in shipmate.yml.`);
     }
+    // A target that is locked or busy says so at once, without a write transaction or a question to
+    // GitHub; the transaction below asks again, and its answer is the one that counts.
+    this.blockers(input);
     const forced = await this.preflight(input, actor);
     const policy = policies.approval(input.service, input.environment);
 
     const result = uow.transaction((): RequestResult => {
       const now = clock();
-      const lock = locks.covering(input.service, input.environment);
-      const busy = store.active(input.service, input.environment);
-      if (lock && !input.queue) {
-        const what = lock.service ? `${lock.service} in ${lock.environment}` : lock.environment;
-        throw new ConflictError(
-          `${what} is locked by <@${lock.lockedBy}> since ${lock.lockedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC: ${lock.reason}. ` +
-            `Add --queue to deploy when it is unlocked.`,
-        );
-      }
-      if (busy && !input.queue) throw new ConflictError(busyMessage(busy));
+      const { lock, busy } = this.blockers(input);
       const waitingFor = lock
         ? `${lock.service ?? 'the environment'} is locked in ${lock.environment} (${lock.reason})`
         : busy
@@ -168,6 +162,24 @@ export class DeployService {
       return { deployment, duplicate: false, ...(waitingFor ? { waitingFor } : {}) };
     });
     return result;
+  }
+
+  /**
+   * The lock and the deploy in progress that stand in the way of a deploy to the target. Without
+   * --queue either one refuses the request.
+   */
+  private blockers(input: DeployRequestInput): { lock: Lock | undefined; busy: Deployment | undefined } {
+    const lock = this.deps.locks.covering(input.service, input.environment);
+    const busy = this.deps.store.active(input.service, input.environment);
+    if (lock && !input.queue) {
+      const what = lock.service ? `${lock.service} in ${lock.environment}` : lock.environment;
+      throw new ConflictError(
+        `${what} is locked by <@${lock.lockedBy}> since ${lock.lockedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC: ${lock.reason}. ` +
+          `Add --queue to deploy when it is unlocked.`,
+      );
+    }
+    if (busy && !input.queue) throw new ConflictError(busyMessage(busy));
+    return { lock, busy };
   }
 
   /**

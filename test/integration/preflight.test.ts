@@ -71,6 +71,13 @@ describe('pre-flight checks on GitHub before production', () => {
     expect(await ack(`api@${'b'.repeat(40)} to prod`)).toContain('Deploying');
   });
 
+  it('refuses a deploy to a locked target at once, without asking GitHub about a version it will not deploy', async () => {
+    expect(await ack('lock prod api "db migration running"')).toContain('Locked api in prod');
+    expect(await ack('api@1.4.2 to prod')).toContain('api in prod is locked by <@U0ALICE>');
+    expect(github.requests).toHaveLength(0);
+    expect(deployCount()).toBe(0);
+  });
+
   it('does not check environments that do not require it', async () => {
     expect(await ack('api@1.4.3 to staging')).toContain('Deploying');
     expect(github.requests).toHaveLength(0);
