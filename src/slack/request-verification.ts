@@ -43,8 +43,10 @@ export function verifySlackRequests(
       return refuse(res, HTTPModuleFunctions.isRawBodyError(error) && error.statusCode === 413 ? 413 : 400);
     }
     const body = buffered.rawBody.toString('utf8');
-    // Slack's SSL check is unsigned; only the check itself goes on, nothing smuggled beside it.
-    if (req.headers['content-type'] === 'application/x-www-form-urlencoded' && new URLSearchParams(body).get('ssl_check') === '1') {
+    // Slack's SSL check is unsigned; only the check itself goes on, nothing smuggled beside it. The
+    // body is parsed only when it may be one: a button click's payload is kilobytes of JSON.
+    const form = req.headers['content-type'] === 'application/x-www-form-urlencoded';
+    if (form && body.includes('ssl_check=') && new URLSearchParams(body).get('ssl_check') === '1') {
       buffered.rawBody = Buffer.from('ssl_check=1');
       return listener(buffered, res);
     }

@@ -90,6 +90,15 @@ describe('verifySlackRequests', () => {
     expect(seen).toEqual([{ path: '/slack/events', body: 'ssl_check=1' }]);
   });
 
+  it.each(['command=%2Fdeploy&text=ssl_check=1', 'ssl_check=0&command=%2Fdeploy', 'payload=%7B%22ssl_check%22%3A1%7D'])(
+    'checks the signature of an unsigned body that only mentions the SSL check (%s)',
+    async (body) => {
+      const response = await post('/slack/events', body, {});
+      expect(response.status).toBe(401);
+      expect(seen).toEqual([]);
+    },
+  );
+
   it('leaves other paths and methods alone: their routes check their own credentials', async () => {
     await post('/alerts/alertmanager', '{}', {});
     await fetch(`${url}/slack/events`);
