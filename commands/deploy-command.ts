@@ -233,14 +233,13 @@ export const deployCommand = {
         return { kind: 'text', text: `*Shipmate* deploys services from Slack.\n${deployUsage}` };
       case 'status': {
         if (input.service) requireService(config, input.service);
-        const latest = new Map(deps.deployments.latestPerTarget(input.service).map((d) => [`${d.service}/${d.environment}`, d]));
         const services = input.service ? [input.service] : Object.keys(config.services);
-        const lines = services.flatMap((service) =>
-          Object.keys(config.services[service]!.environments).map((env) => {
-            const d = latest.get(`${service}/${env}`);
-            return d ? line(d) : neverDeployed(service, env);
-          }),
-        );
+        const targets = services.flatMap((service) => Object.keys(config.services[service]!.environments).map((environment) => ({ service, environment })));
+        const latest = new Map(deps.deployments.latestOf(targets).map((d) => [`${d.service}/${d.environment}`, d]));
+        const lines = targets.map(({ service, environment }) => {
+          const d = latest.get(`${service}/${environment}`);
+          return d ? line(d) : neverDeployed(service, environment);
+        });
         const locks = deps.locks.list().filter((l) => !input.service || l.service === null || l.service === input.service);
         return {
           kind: 'deployments',

@@ -1,4 +1,4 @@
-import type { AuditEntry, Deployment, DeploymentStatus, Lock, NewDeployment, NewRelease, Release, ReleaseStatus } from './types';
+import type { AuditEntry, Deployment, DeploymentStatus, Lock, NewDeployment, NewRelease, Release, ReleaseStatus, Target } from './types';
 
 /** Deployments, the durable state of every deploy flow. */
 export interface DeploymentStore {
@@ -16,8 +16,8 @@ export interface DeploymentStore {
    */
   good(service: string, environment: string, limit: number): Deployment[];
   withStatus(status: DeploymentStatus): Deployment[];
-  /** The newest deployment of every service/environment pair, optionally of one service. */
-  latestPerTarget(service?: string): Deployment[];
+  /** The newest deployment of each of these targets that has one, in the order given. */
+  latestOf(targets: readonly Target[]): Deployment[];
   /** Newest first. */
   history(service: string, environment: string | undefined, limit: number): Deployment[];
   /**

@@ -24,6 +24,12 @@ export interface Approval {
   at: Date;
 }
 
+/** Where a service is deployed: one of its environments. */
+export interface Target {
+  service: string;
+  environment: string;
+}
+
 export interface Deployment {
   id: number;
   service: string;

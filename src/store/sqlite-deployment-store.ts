@@ -84,14 +84,11 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
   const queued = db.prepare(`SELECT * FROM deployments WHERE service = ? AND environment = ? AND status = 'queued'
     ORDER BY rollback_of IS NULL, id`);
   const withStatus = db.prepare('SELECT * FROM deployments WHERE status = ? ORDER BY id');
-  // Two statements, so one service's newest deploys come from its own range of deployments_by_target
-  // (`@service IS NULL OR ...` read the whole index: 3 ms for one service at 100,000 deploys).
-  const latestOf = (where: string) =>
-    db.prepare(`SELECT d.* FROM deployments d
-      JOIN (SELECT MAX(id) AS id FROM deployments ${where} GROUP BY service, environment) newest ON newest.id = d.id
-      ORDER BY d.service, d.environment`);
-  const latestOfAll = latestOf('');
-  const latestOfService = latestOf('WHERE service = @service');
+  // The newest deploy of each target asked for: one seek per target into deployments_by_target,
+  // however many deploys the table holds (grouping the whole index took 8 ms at 100,000 deploys).
+  const latestOfTargets = db.prepare(`SELECT d.* FROM json_each(@targets) t
+    JOIN deployments d ON d.id = (SELECT MAX(id) FROM deployments WHERE service = t.value ->> 0 AND environment = t.value ->> 1)
+    ORDER BY t.key`);
   // Two statements, so each has an index that already holds the rows newest first.
   const historyOfTarget = db.prepare(`SELECT * FROM deployments WHERE service = @service AND environment = @environment ORDER BY id DESC ${limitTo('limit')}`);
   const historyOfService = db.prepare(`SELECT * FROM deployments WHERE service = @service ORDER BY id DESC ${limitTo('limit')}`);
@@ -123,7 +120,7 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
     queued: (service, environment) => (queued.all(service, environment) as Row[]).map(toDeployment),
     good: (service, environment, limit) => (good.all({ service, environment, limit }) as Row[]).map(toDeployment),
     withStatus: (status) => (withStatus.all(status) as Row[]).map(toDeployment),
-    latestPerTarget: (service) => ((service === undefined ? latestOfAll.all() : latestOfService.all({ service })) as Row[]).map(toDeployment),
+    latestOf: (targets) => (latestOfTargets.all({ targets: JSON.stringify(targets.map((t) => [t.service, t.environment])) }) as Row[]).map(toDeployment),
     history: (service, environment, limit) =>
       ((environment === undefined ? historyOfService.all({ service, limit }) : historyOfTarget.all({ service, environment, limit })) as Row[]).map(toDeployment),
     save(d: Deployment): void {

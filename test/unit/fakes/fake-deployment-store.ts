@@ -1,6 +1,6 @@
 import { ConflictError } from '../../../src/core/errors';
 import type { DeploymentStore } from '../../../src/core/ports';
-import { ACTIVE_STATUSES, type Deployment, type DeploymentStatus, type NewDeployment } from '../../../src/core/types';
+import { ACTIVE_STATUSES, type Deployment, type DeploymentStatus, type NewDeployment, type Target } from '../../../src/core/types';
 
 const copy = (d: Deployment): Deployment => ({ ...d, approvals: d.approvals.map((a) => ({ userId: a.userId, at: new Date(a.at) })) });
 
@@ -76,15 +76,11 @@ export class FakeDeploymentStore implements DeploymentStore {
     return this.rows.filter((d) => d.status === status).map(copy);
   }
 
-  latestPerTarget(service?: string): Deployment[] {
-    const newest = new Map<string, Deployment>();
-    for (const d of this.rows) {
-      if (service !== undefined && d.service !== service) continue;
-      newest.set(`${d.service}/${d.environment}`, d); // rows are in ID order, so the last one wins
-    }
-    return [...newest.values()]
-      .sort((a, b) => a.service.localeCompare(b.service) || a.environment.localeCompare(b.environment))
-      .map(copy);
+  latestOf(targets: readonly Target[]): Deployment[] {
+    return targets.flatMap((t) => {
+      const newest = this.rows.filter((d) => d.service === t.service && d.environment === t.environment).at(-1); // rows are in ID order
+      return newest ? [copy(newest)] : [];
+    });
   }
 
   history(service: string, environment: string | undefined, limit: number): Deployment[] {

@@ -47,12 +47,12 @@ describe('history query plans', () => {
     expect(p).not.toMatch(/SCAN deployments(?! USING)/);
   });
 
-  it('the newest deploy of each target of one service (/deploy status api) reads that service’s range of an index, not all of it', () => {
+  it('the newest deploy of each target (/deploy status) is one seek per target into an index, not a read of all of it', () => {
     const { db: recording, sql } = recordingPrepare(db);
-    createSqliteDeploymentStore(recording).latestPerTarget('api');
-    const query = sql.find((s) => s.includes('WHERE service = @service GROUP BY service, environment'))!;
-    const p = plan(db, query, { service: 'api' });
-    expect(p).toMatch(/SEARCH deployments USING COVERING INDEX \w+ \(service=\?\)/);
+    createSqliteDeploymentStore(recording).latestOf([{ service: 'api', environment: 'prod' }]);
+    const query = sql.find((s) => s.includes('json_each(@targets)'))!;
+    const p = plan(db, query, { targets: '[["api","prod"]]' });
+    expect(p).toMatch(/SEARCH deployments USING COVERING INDEX deployments_by_target \(service=\? AND environment=\?\)/);
     expect(p).not.toMatch(/SCAN deployments/);
   });
 });

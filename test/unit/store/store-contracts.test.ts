@@ -88,6 +88,22 @@ describe.each<[string, () => DeploymentStore]>([
     expect(store.active('web', 'prod')).toBeUndefined();
   });
 
+  it('latestOf: the newest deploy of each target asked for that has one, in the order asked', () => {
+    const store = create();
+    const first = store.create(fresh({ version: '1.0.0' }), NOW);
+    const staging = store.create(fresh({ environment: 'staging', version: '2.0.0' }), NOW);
+    const newer = store.create(fresh({ version: '1.1.0' }), NOW);
+    store.create(fresh({ service: 'web', version: '9.0.0' }), NOW);
+    const targets = [
+      { service: 'api', environment: 'staging' },
+      { service: 'worker', environment: 'prod' },
+      { service: 'api', environment: 'prod' },
+    ];
+    expect(store.latestOf(targets).map((d) => d.id)).toEqual([staging.id, newer.id]);
+    expect(store.latestOf(targets).map((d) => d.id)).not.toContain(first.id);
+    expect(store.latestOf([])).toEqual([]);
+  });
+
   it('refuses a second deploying deploy of a target with a ConflictError, and keeps the first', () => {
     const store = create();
     store.create(fresh(), NOW);
