@@ -24,12 +24,13 @@ export const CONCURRENCY = 50;
 const ROUNDS = 5;
 /**
  * The warm-up goes in batches until the app's CPU per request settles: two batches in a row within
- * 10% of each other. V8 compiles a request path in the first few thousand requests, and Shipmate's
- * is longer than bare Bolt's: it settled after 4-7 batches (0.63 ms per request in the first, 0.35
- * once settled), bare Bolt after 2-3. Production runs for days; a server still compiling is not
- * what Slack's requests meet.
+ * 10% of each other, after at least four. V8 compiles a request path over the first few thousand
+ * requests: Shipmate's CPU per request went 1.1, 0.8-1.0, 0.5, 0.5 ms over the first four batches,
+ * bare Bolt's 0.56, 0.48-0.60, 0.21-0.28, 0.25 (two batches alone can look settled while still
+ * compiling). Production runs for days; a server still compiling is not what Slack's requests meet.
  */
 const WARM_BATCH = 1_000;
+const WARM_MIN_BATCHES = 4;
 const WARM_MAX_BATCHES = 12;
 const SETTLED_WITHIN = 0.1;
 const LOAD_BUDGET_MS = 90_000;
@@ -130,7 +131,7 @@ async function warmUp(target: Target, responseBase: string): Promise<number[]> {
   while (cpu.length < WARM_MAX_BATCHES) {
     cpu.push((await load(target, responseBase, WARM_BATCH, 30_000)).cpuMsPerRequest);
     const [previous, last] = cpu.slice(-2);
-    if (cpu.length >= 2 && Math.abs(last! - previous!) <= SETTLED_WITHIN * previous!) break;
+    if (cpu.length >= WARM_MIN_BATCHES && Math.abs(last! - previous!) <= SETTLED_WITHIN * previous!) break;
   }
   return cpu;
 }
