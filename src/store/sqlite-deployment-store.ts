@@ -85,7 +85,7 @@ export function createSqliteDeploymentStore(db: Db): DeploymentStore {
     ORDER BY rollback_of IS NULL, id`);
   const withStatus = db.prepare('SELECT * FROM deployments WHERE status = ? ORDER BY id');
   // The newest deploy of each target asked for: one seek per target into deployments_by_target,
-  // however many deploys the table holds (grouping the whole index took 8 ms at 100,000 deploys).
+  // however many deploys the table holds (grouping the whole index took 11.6 ms at 100,000 deploys).
   const latestOfTargets = db.prepare(`SELECT d.* FROM json_each(@targets) t
     JOIN deployments d ON d.id = (SELECT MAX(id) FROM deployments WHERE service = t.value ->> 0 AND environment = t.value ->> 1)
     ORDER BY t.key`);
