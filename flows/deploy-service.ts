@@ -332,14 +332,29 @@ export class DeployService {
 
   /** Rejects (or, for the requester, withdraws) a deploy awaiting approval. */
   async reject(deploymentId: number, userId: string, reason: string): Promise<string> {
-    const d = this.require(deploymentId);
-    if (d.status !== 'awaiting_approval') return `Deploy #${d.id} is ${d.status.replace('_', ' ')}; there is nothing to reject.`;
-    const decision = decideRejection(await this.approvalRequest(d, userId));
-    if (decision.kind !== 'rejected' && decision.kind !== 'withdrawn') return decision.message;
-    const why = decision.kind === 'withdrawn' ? `withdrawn by the requester: ${reason}` : reason;
-    const event: DeployEvent = { type: 'rejected', by: userId, reason: why };
+    const rejection = await this.rejection(deploymentId, userId);
+    if ('refusal' in rejection) return rejection.refusal;
+    const { d, withdrawn } = rejection;
+    const event: DeployEvent = { type: 'rejected', by: userId, reason: withdrawn ? `withdrawn by the requester: ${reason}` : reason };
     this.deps.runner.dispatch(deployFlowId(d.id), event);
-    return `You ${decision.kind === 'withdrawn' ? 'withdrew' : 'rejected'} deploy #${d.id}.`;
+    return `You ${withdrawn ? 'withdrew' : 'rejected'} deploy #${d.id}.`;
+  }
+
+  /**
+   * Why the person cannot reject the deploy now (it is over, expired or approved, or they are no
+   * approver), or undefined when they can: the Reject button asks for a reason only then.
+   */
+  async cannotReject(deploymentId: number, userId: string): Promise<string | undefined> {
+    const rejection = await this.rejection(deploymentId, userId);
+    return 'refusal' in rejection ? rejection.refusal : undefined;
+  }
+
+  private async rejection(deploymentId: number, userId: string): Promise<{ refusal: string } | { d: Deployment; withdrawn: boolean }> {
+    const d = this.require(deploymentId);
+    if (d.status !== 'awaiting_approval') return { refusal: `Deploy #${d.id} is ${d.status.replace('_', ' ')}; there is nothing to reject.` };
+    const decision = decideRejection(await this.approvalRequest(d, userId));
+    if (decision.kind !== 'rejected' && decision.kind !== 'withdrawn') return { refusal: decision.message };
+    return { d, withdrawn: decision.kind === 'withdrawn' };
   }
 
   /**

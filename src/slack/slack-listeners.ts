@@ -1,4 +1,4 @@
-import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { deployCommand, type DeployCommandDeps } from '../../commands/deploy-command';
 import { createRelease, parseCreate, releaseCommand, type ReleaseCommandDeps } from '../../commands/release-command';
 import type { Reply } from '../../commands/reply';
@@ -164,19 +164,24 @@ export function registerListeners(router: ListenerRouter, deps: ListenerDeps): v
   });
 
   /**
-   * Buttons ack at once; the answer goes to the clicker alone: through response_url on a message,
-   * by direct message from App Home (which has none), and App Home is refreshed.
+   * Tells the clicker alone: through response_url on a message, by direct message from App Home
+   * (which has none), and App Home is refreshed.
    */
+  const tellClicker = async ({ body, respond, client }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs, reply: Reply) => {
+    const rendered = renderReply(reply);
+    if (body.view?.type === 'home') {
+      await client.chat.postMessage({ channel: body.user.id, ...rendered });
+      await publishHome(client, body.user.id);
+    } else {
+      await respond({ response_type: 'ephemeral', replace_original: false, ...rendered });
+    }
+  };
+
+  /** Buttons ack at once; the answer goes to the clicker alone. */
   const button = (actionId: string, work: (body: BlockAction, action: ButtonAction) => Promise<Reply | string> | string) =>
-    router.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond, client }) => {
-      await ack();
-      const reply = renderReply(await answer(deps, actionId, () => work(body, action)));
-      if (body.view?.type === 'home') {
-        await client.chat.postMessage({ channel: body.user.id, ...reply });
-        await publishHome(client, body.user.id);
-      } else {
-        await respond({ response_type: 'ephemeral', replace_original: false, ...reply });
-      }
+    router.action<BlockAction<ButtonAction>>(actionId, async (args) => {
+      await args.ack();
+      await tellClicker(args, await answer(deps, actionId, () => work(args.body, args.action)));
     });
 
   const redeploy = (source: 'button') => async (body: BlockAction, action: ButtonAction) => {
@@ -213,10 +218,19 @@ export function registerListeners(router: ListenerRouter, deps: ListenerDeps): v
     });
   }
 
-  // Reject asks why first: a modal, opened with the click's trigger_id while it is still valid.
-  router.action<BlockAction<ButtonAction>>(ACTION_REJECT_DEPLOY, async ({ ack, body, action, client }) => {
-    await ack();
-    await client.views.open({ trigger_id: body.trigger_id, view: rejectModal(deploymentIdOf(action)) });
+  // Reject asks why first: a modal, opened with the click's trigger_id while it is still valid. A
+  // click that could not reject (the deploy is over, or the clicker is no approver) says so instead.
+  router.action<BlockAction<ButtonAction>>(ACTION_REJECT_DEPLOY, async (args) => {
+    await args.ack();
+    const id = deploymentIdOf(args.action);
+    let refused = true;
+    const refusal = await answer(deps, ACTION_REJECT_DEPLOY, async () => {
+      const why = await deps.deployService.cannotReject(id, args.body.user.id);
+      refused = why !== undefined;
+      return why ?? '';
+    });
+    if (refused) await tellClicker(args, refusal);
+    else await args.client.views.open({ trigger_id: args.body.trigger_id, view: rejectModal(id) });
   });
 
   router.view(VIEW_REJECT_DEPLOY, async ({ ack, view, body, client }) => {

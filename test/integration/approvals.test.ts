@@ -106,6 +106,20 @@ describe('approvals', () => {
     expect(await click('deploy_approve', 'U0BOBBY')).toBe('Deploy #1 is rejected; there is nothing to approve.');
   });
 
+  it('answers a Reject click that could not reject at once, without asking for a reason', async () => {
+    await h.command('api@2.0.0 to prod', { user_id: 'U0ALICE' });
+    await h.shipmate.worker.idle();
+
+    expect(await click('deploy_reject', 'U0FRANK')).toContain("You aren't an approver for this release, so you can't reject it.");
+    expect(await click('deploy_approve', 'U0BOBBY')).toBe('You approved deploy #1; 1 more needed.');
+    expect(await click('deploy_approve', 'U0DAVID')).toBe('You approved deploy #1; it has every approval it needs.');
+    await h.emulator.waitFor('chat.update', (a) => String(a.text).endsWith('Succeeded'));
+    expect(await click('deploy_reject', 'U0CAROL')).toBe('Deploy #1 is succeeded; there is nothing to reject.');
+
+    expect(h.emulator.callsTo('views.open')).toHaveLength(0);
+    expect(status()).toBe('succeeded');
+  });
+
   it('expires an unanswered request, and it can be requested again', async () => {
     await h.command('api@2.0.0 to prod', { user_id: 'U0ALICE' });
     await h.shipmate.worker.idle();

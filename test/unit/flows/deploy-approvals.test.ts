@@ -123,6 +123,18 @@ describe('DeployService.approve and reject', () => {
     await expect(deployService.reject(1, BOB, 'wrong version')).resolves.toBe('You withdrew deploy #1.');
   });
 
+  it('cannotReject says why a click on Reject could not reject, as reject would, and changes nothing', async () => {
+    const { deployService, store } = await awaiting();
+    await expect(deployService.cannotReject(1, DAVE)).resolves.toBeUndefined();
+    await expect(deployService.cannotReject(1, BOB)).resolves.toBeUndefined(); // the requester may withdraw
+    await expect(deployService.cannotReject(1, MALLORY)).resolves.toBe(await deployService.reject(1, MALLORY, 'no'));
+    expect(store.get(1)!.status).toBe('awaiting_approval');
+    await rejection(deployService.cannotReject(7, DAVE), NotFoundError);
+    await deployService.approve(1, CAROL);
+    await deployService.approve(1, DAVE);
+    await expect(deployService.cannotReject(1, DAVE)).resolves.toBe('Deploy #1 is deploying; there is nothing to reject.');
+  });
+
   it('someone who is not an approver cannot reject', async () => {
     const { deployService, store } = await awaiting();
     await expect(deployService.reject(1, MALLORY, 'I do not like it')).resolves.toBe(
