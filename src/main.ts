@@ -328,6 +328,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
       : undefined;
   const trainService = new TrainService({ config, trains: createSqliteTrainStore(db), queue, audit, uow, clock, releaseService, onQueued: () => worker?.kick() });
   const home = (userId: string) => buildHomeModel(userId, clock(), { config, store: deployments, locks, releases, policies });
+  // Last of the global middleware: it does not hand on the requests it routes.
   const router = createListenerRouter(app);
   registerListeners(router, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, signer, log, metrics,
     ...(options.ackWithinMs !== undefined ? { ackWithinMs: options.ackWithinMs } : {}) });

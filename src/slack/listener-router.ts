@@ -13,6 +13,14 @@ import type {
 type Listener<Args> = (args: Args & AllMiddlewareArgs) => Promise<void>;
 /** A listener as the router calls it: with the arguments of a request of its own kind. */
 type Route = Listener<AnyMiddlewareArgs>;
+/** What the router reads of a request's arguments: Bolt sets the one of its kind. */
+interface KindArgs {
+  body: { type?: string };
+  command?: { command: string };
+  action?: { action_id: string };
+  view?: { callback_id: string };
+  event?: { type: string };
+}
 
 /**
  * Where Shipmate's listeners register: by slash command, button action ID, form callback ID and
@@ -50,19 +58,22 @@ export function createListenerRouter(app: App): ListenerRouter {
     table.set(key, value);
   };
 
-  const routeOf = (args: AnyMiddlewareArgs): Route | undefined => {
-    const body = args.body as { type?: string; command?: string; event?: { type: string } };
-    if (body.command !== undefined) return commands.get(body.command);
-    if (body.type === 'block_actions') {
-      const id = (args as SlackActionMiddlewareArgs<BlockAction>).action.action_id;
+  // The kind of request by the argument Bolt set for it, as its own onlyCommands, onlyActions,
+  // onlyViewActions and onlyEvents tell them apart.
+  const routeOf = (args: KindArgs): Route | undefined => {
+    if (args.command) return commands.get(args.command.command);
+    if (args.action && args.body.type === 'block_actions') {
+      const id = args.action.action_id;
       return actions.get(id) ?? actionFamilies.find(([pattern]) => pattern.test(id))?.[1];
     }
-    if (body.type === 'view_submission') return views.get((args as SlackViewMiddlewareArgs).view.callback_id);
-    if (body.event !== undefined) return events.get(body.event.type);
+    if (args.view && args.body.type === 'view_submission') return views.get(args.view.callback_id);
+    if (args.event) return events.get(args.event.type);
     return undefined;
   };
+  // Registered after every other global middleware (the button guard), since it does not hand on
+  // what it routes: a middleware added later would never see those requests.
   app.use(async (args) => {
-    const route = routeOf(args);
+    const route = routeOf(args as KindArgs);
     if (!route) return args.next();
     await route(args);
   });
