@@ -217,6 +217,7 @@ export async function benchAckLatency(log: (line: string) => void): Promise<AckB
         .map(([kind, values]) => `${kind} p50 ${ms(percentile(values, 50))} p99 ${ms(percentile(values, 99))}`)
         .join('; ');
     const everyRound = (rounds: Round[]) => rounds.map((x) => `p99 ${ms(percentile(x.load.latencies, 99))} (p50 ${ms(percentile(x.load.latencies, 50))})`).join(', ');
+    const batches = (cpu: number[]) => `${cpu.length} batches (${cpu.map((c) => c.toFixed(2)).join(', ')} ms${cpu.length === WARM_MAX_BATCHES ? ', not settled' : ''})`;
     const cpu = (rounds: Round[]) => rounds.reduce((sum, x) => sum + x.cpuMsPerRequest, 0) / rounds.length;
     const failed = realRounds.some((x) => x.load.failures + x.load.skipped > 0);
     return {
@@ -237,8 +238,7 @@ export async function benchAckLatency(log: (line: string) => void): Promise<AckB
         },
       ],
       details: [
-        `warm-up until CPU per request settled, ${WARM_BATCH} requests a batch: Shipmate ${warmUpCpu.real.length} batches (${warmUpCpu.real.map((c) => c.toFixed(2)).join(', ')} ms), ` +
-          `bare Bolt ${warmUpCpu.bare.length} (${warmUpCpu.bare.map((c) => c.toFixed(2)).join(', ')} ms)`,
+        `warm-up until CPU per request settled, ${WARM_BATCH} requests a batch: Shipmate ${batches(warmUpCpu.real)}, bare Bolt ${batches(warmUpCpu.bare)}`,
         `every round: Shipmate ${everyRound(realRounds)}; bare Bolt ${everyRound(bareRounds)}`,
         `CPU per request in the app process: Shipmate ${cpu(realRounds).toFixed(2)} ms, bare Bolt ${cpu(bareRounds).toFixed(2)} ms (${(cpu(realRounds) / cpu(bareRounds)).toFixed(1)}x); ` +
           'at concurrency 50 a request mostly waits for the ones ahead of it, so latency follows this',
