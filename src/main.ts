@@ -45,7 +45,7 @@ import { registerIncidentListeners } from './slack/incident-listeners';
 import { registerListeners } from './slack/slack-listeners';
 import { createListenerRouter } from './slack/listener-router';
 import { createSlackMessenger } from './slack/slack-messenger';
-import { nodeHttpFetch } from './slack/node-http-fetch';
+import { undiciFetch } from './slack/undici-fetch';
 import { redactingFetch } from './slack/redacting-fetch';
 import { verifySlackRequests } from './slack/request-verification';
 import { type Db, migrate, openDatabase, sqliteUnitOfWork } from './store/database';
@@ -154,7 +154,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
     retryConfig: { retries: 0 },
     timeout: 10_000,
     ...options.clientOptions,
-    fetch: redactingFetch(redactor, options.clientOptions?.fetch ?? nodeHttpFetch()),
+    fetch: redactingFetch(redactor, options.clientOptions?.fetch ?? undiciFetch()),
   };
   /** HTTP mode: ready once serving. Socket Mode: ready while the socket is connected. */
   let slackReady = false;
