@@ -19,9 +19,11 @@ export function guardButtons(app: App, deps: { signer: ButtonSigner; audit: Audi
     const { body, next, ack, respond, client } = args as ActionArgs & { next: () => Promise<void>; client: App['client'] };
     if ((body as { type?: string }).type !== 'block_actions') return next();
     const actions = (body as BlockAction).actions as { type: string; action_id: string; value?: string }[];
-    const tampered = actions.filter((a) => a.type === 'button' && a.value !== undefined && deps.signer.verify(a.action_id, a.value) === undefined);
+    const buttons = actions.filter((a) => a.type === 'button' && a.value !== undefined);
+    const genuine = buttons.map((a) => deps.signer.verify(a.action_id, a.value!));
+    const tampered = buttons.filter((_a, i) => genuine[i] === undefined);
     if (tampered.length === 0) {
-      for (const a of actions) if (a.type === 'button' && a.value !== undefined) a.value = deps.signer.verify(a.action_id, a.value);
+      buttons.forEach((a, i) => (a.value = genuine[i]));
       return next();
     }
     await ack?.();
