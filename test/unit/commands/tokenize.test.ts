@@ -1,4 +1,5 @@
-import { extractFlags, tokenize } from '../../../commands/tokenize';
+import fc from 'fast-check';
+import { extractFlags, shellWords, tokenize } from '../../../commands/tokenize';
 
 describe('tokenize', () => {
   it.each<[string, string[]]>([
@@ -36,6 +37,33 @@ describe('tokenize', () => {
   ])('an apostrophe inside a word stays in the word: %j', (text, words) => {
     const normalised = (tokens: string[]) => tokens.map((t) => t.replace(/’/g, "'"));
     expect(normalised(tokenize(text))).toEqual(normalised(words));
+  });
+});
+
+describe('tokenize on plain text', () => {
+  // Words of these characters skip shell-quote; the answer must be the one it would have given.
+  const plainChar = fc.constantFrom(...'abcXYZ019@._-/:=,+ \t'.split(''));
+  const shellChar = fc.constantFrom(...'"\'\\$#*?!&|;<>()`~{}[]\n\u00a0“”‘’'.split(''));
+
+  it('gives what shell-quote gives, for any text of plain characters', () => {
+    fc.assert(
+      fc.property(fc.array(plainChar, { maxLength: 40 }), (chars) => {
+        const text = chars.join('');
+        expect(tokenize(text)).toEqual(shellWords(text));
+      }),
+      { seed: 7, numRuns: 2000 },
+    );
+  });
+
+  it('still gives what shell-quote gives with any one character shell-quote reads among plain ones', () => {
+    fc.assert(
+      fc.property(fc.array(plainChar, { maxLength: 20 }), shellChar, fc.nat(20), (chars, extra, at) => {
+        chars.splice(at % (chars.length + 1), 0, extra);
+        const text = chars.join('');
+        expect(tokenize(text)).toEqual(shellWords(text));
+      }),
+      { seed: 7, numRuns: 2000 },
+    );
   });
 });
 
