@@ -1,6 +1,6 @@
 import semver from 'semver';
 import { channelFor, findEnvironment, findService, type ServiceConfig, type ShipmateConfig } from '../src/core/config';
-import type { AuditLog, DeploymentStore, LockStore } from '../src/core/ports';
+import type { AuditLog, DeploymentStore, LockStore, UnitOfWork } from '../src/core/ports';
 import type { Actor, Deployment } from '../src/core/types';
 import type { DeployService } from '../flows/deploy-service';
 import type { LockService } from '../flows/lock-service';
@@ -35,6 +35,7 @@ export interface DeployCommandDeps {
   config: ShipmateConfig;
   deployments: DeploymentStore;
   locks: LockStore;
+  uow: UnitOfWork;
   audit: AuditLog;
   deployService: DeployService;
   lockService: LockService;
@@ -235,12 +236,14 @@ export const deployCommand = {
         if (input.service) requireService(config, input.service);
         const services = input.service ? [input.service] : Object.keys(config.services);
         const targets = services.flatMap((service) => Object.keys(config.services[service]!.environments).map((environment) => ({ service, environment })));
-        const latest = new Map(deps.deployments.latestOf(targets).map((d) => [`${d.service}/${d.environment}`, d]));
+        // Deploys and locks as of one moment.
+        const snapshot = deps.uow.read(() => ({ deploys: deps.deployments.latestOf(targets), locks: deps.locks.list() }));
+        const latest = new Map(snapshot.deploys.map((d) => [`${d.service}/${d.environment}`, d]));
         const lines = targets.map(({ service, environment }) => {
           const d = latest.get(`${service}/${environment}`);
           return d ? line(d) : neverDeployed(service, environment);
         });
-        const locks = deps.locks.list().filter((l) => !input.service || l.service === null || l.service === input.service);
+        const locks = snapshot.locks.filter((l) => !input.service || l.service === null || l.service === input.service);
         return {
           kind: 'deployments',
           title: input.service ? `Status of ${input.service}` : 'Status',

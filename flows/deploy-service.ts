@@ -169,8 +169,11 @@ export class DeployService {
    * --queue either one refuses the request.
    */
   private blockers(input: DeployRequestInput): { lock: Lock | undefined; busy: Deployment | undefined } {
-    const lock = this.deps.locks.covering(input.service, input.environment);
-    const busy = this.deps.store.active(input.service, input.environment);
+    const { locks, store, uow } = this.deps;
+    const { lock, busy } = uow.read(() => ({
+      lock: locks.covering(input.service, input.environment),
+      busy: store.active(input.service, input.environment),
+    }));
     if (lock && !input.queue) {
       const what = lock.service ? `${lock.service} in ${lock.environment}` : lock.environment;
       throw new ConflictError(

@@ -330,7 +330,7 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   const home = (userId: string) => buildHomeModel(userId, clock(), { config, store: deployments, locks, releases, policies });
   // Last of the global middleware: it does not hand on the requests it routes.
   const router = createListenerRouter(app);
-  registerListeners(router, { config, deployments, locks, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, signer, log, metrics,
+  registerListeners(router, { config, deployments, locks, uow, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, signer, log, metrics,
     ...(options.ackWithinMs !== undefined ? { ackWithinMs: options.ackWithinMs } : {}) });
   registerFlagListeners(router, { config, flags, flagService, now: clock, log, metrics });
   registerIncidentListeners(router, { config, sloStates, incidents, incidentService, deployService, messages, log, metrics });

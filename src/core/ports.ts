@@ -59,6 +59,12 @@ export interface AuditLog {
 /** Runs a function atomically: everything it writes lands, or nothing does. */
 export interface UnitOfWork {
   transaction<T>(fn: () => T): T;
+  /**
+   * Runs reads against one snapshot of the database: what `fn` reads belongs together even while
+   * another process writes, and the statements share one read lock instead of taking one each.
+   * `fn` only reads; inside a transaction it simply runs.
+   */
+  read<T>(fn: () => T): T;
 }
 
 /**

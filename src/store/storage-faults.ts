@@ -69,7 +69,20 @@ export function sqliteUnitOfWork(db: Db, options: { clock?: Clock; onFault?: (fa
     }
   };
 
+  const begin = db.prepare('BEGIN DEFERRED');
+  const commit = db.prepare('COMMIT');
+
   return {
+    read(fn) {
+      if (db.inTransaction) return fn();
+      // The first statement takes the snapshot; ending the transaction lets it go.
+      begin.run();
+      try {
+        return fn();
+      } finally {
+        if (db.inTransaction) commit.run();
+      }
+    },
     transaction(fn) {
       const outermost = !db.inTransaction;
       try {

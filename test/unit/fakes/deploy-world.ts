@@ -49,7 +49,7 @@ export function deployWorld(config: ShipmateConfig, groups: Record<string, reado
   const checks = new FakeCommitChecks();
   const deployService = new DeployService({ store, locks, audit, uow, runner, clock: clock.now, policies: createDeployPolicies(config, directory), checks });
   const lockService = new LockService({ locks, store, audit, uow, clock: clock.now, deployService });
-  const deps: DeployCommandDeps = { config, deployments: store, locks, audit, deployService, lockService };
+  const deps: DeployCommandDeps = { config, deployments: store, locks, uow, audit, deployService, lockService };
 
   /** What the deployer reports when the deploy effect of `id` ran. */
   function finish(id: number, ok = true): void {

@@ -8,4 +8,8 @@ export class FakeUnitOfWork implements UnitOfWork {
     this.transactions += 1;
     return fn();
   }
+
+  read<T>(fn: () => T): T {
+    return fn();
+  }
 }

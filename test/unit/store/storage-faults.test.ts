@@ -108,4 +108,40 @@ describe('SQLite faults in the store', () => {
     work.transaction(() => audit('room again'));
     expect(work.writeProblem()).toBeUndefined();
   });
+  describe('reads from one snapshot', () => {
+    const byOther = (action: string) => other.prepare("INSERT INTO audit_log (at, actor, source, action, subject) VALUES ('t', 'U0BOB', 'api', ?, 's')").run(action);
+
+    it('does not see what another process commits between its reads, and sees it after', () => {
+      audit('before');
+      const seen = uow().read(() => {
+        const first = audited();
+        byOther('meanwhile');
+        return [first, audited()];
+      });
+
+      expect(seen).toEqual([['before'], ['before']]);
+      expect(audited()).toEqual(['before', 'meanwhile']);
+      expect(app.inTransaction).toBe(false);
+    });
+
+    it('lets its snapshot go when a read fails', () => {
+      const failing = () => {
+        audited();
+        throw new Error('failed after its first read');
+      };
+      expect(() => uow().read(failing)).toThrow('failed after its first read');
+      expect(app.inTransaction).toBe(false);
+      byOther('written');
+      expect(audited()).toEqual(['written']);
+    });
+
+    it('inside a transaction, reads what the transaction wrote so far', () => {
+      const work = uow();
+      const seen = work.transaction(() => {
+        audit('uncommitted');
+        return work.read(() => audited());
+      });
+      expect(seen).toEqual(['uncommitted']);
+    });
+  });
 });
