@@ -81,6 +81,8 @@ export interface ShipmateOptions {
   retryDelayMs?: number;
   /** How long a slash command may work before it is acked and answered later (default 2 s). */
   ackWithinMs?: number;
+  /** How long a Reject click may check whether it can reject before its reason form opens anyway (default 1 s). */
+  rejectCheckWithinMs?: number;
   /** Cron expression of the reconciler tick; `false` turns it off (tests tick by hand). */
   reconcileEvery?: string | false;
 }
@@ -331,7 +333,8 @@ export function createShipmate(options: ShipmateOptions): Shipmate {
   // Last of the global middleware: it does not hand on the requests it routes.
   const router = createListenerRouter(app);
   registerListeners(router, { config, deployments, locks, uow, audit, deployService, lockService, releases, releaseService, trainService, now: clock, home, signer, log, metrics,
-    ...(options.ackWithinMs !== undefined ? { ackWithinMs: options.ackWithinMs } : {}) });
+    ...(options.ackWithinMs !== undefined ? { ackWithinMs: options.ackWithinMs } : {}),
+    ...(options.rejectCheckWithinMs !== undefined ? { rejectCheckWithinMs: options.rejectCheckWithinMs } : {}) });
   registerFlagListeners(router, { config, flags, flagService, now: clock, log, metrics });
   registerIncidentListeners(router, { config, sloStates, incidents, incidentService, deployService, messages, log, metrics });
 

@@ -5,7 +5,7 @@ import type { Reply } from '../../commands/reply';
 import { flagCommand } from '../../commands/flag-command';
 import { sloCommand } from '../../commands/slo-command';
 import type { HomeModel } from '../../flows/home-model';
-import { AppError } from '../core/errors';
+import { AppError, Refusal } from '../core/errors';
 import { parseWhen } from '../core/schedule';
 import type { Logger } from '../telemetry/logger';
 import type { Metrics } from '../telemetry/metrics';
@@ -44,6 +44,12 @@ export interface ListenerDeps extends DeployCommandDeps, ReleaseCommandDeps {
    * through response_url. Slack gives 3 s; pre-flight checks on GitHub can take longer.
    */
   ackWithinMs?: number;
+  /**
+   * How long a Reject click may spend finding out whether it can reject before the reason form
+   * opens anyway (its submission decides then). The form needs the click's trigger_id, which Slack
+   * honours for 3 s, and an approver group's members may have to be asked of Slack.
+   */
+  rejectCheckWithinMs?: number;
 }
 
 /**
@@ -70,6 +76,17 @@ export async function answer(deps: Pick<ListenerDeps, 'metrics' | 'log'>, comman
 
 const deploymentIdOf = (action: ButtonAction): number => Number(action.value);
 
+/** The promise's value if it settles within `ms`, otherwise undefined; the timer does not outlive it. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 type CommandAck = (reply: { response_type: 'ephemeral'; text: string; blocks?: unknown[] }) => Promise<void>;
 type CommandRespond = (reply: { response_type: 'ephemeral'; replace_original: boolean; text: string; blocks?: unknown[] }) => Promise<unknown>;
 
@@ -78,10 +95,7 @@ type CommandRespond = (reply: { response_type: 'ephemeral'; replace_original: bo
  * sends the reply through response_url when it is, so Slack never times the command out.
  */
 async function replyInTime(deps: ListenerDeps, work: Promise<Reply>, ack: CommandAck, respond: CommandRespond): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), deps.ackWithinMs ?? 2_000)));
-  const early = await Promise.race([work, late]);
-  clearTimeout(timer);
+  const early = await within(work, deps.ackWithinMs ?? 2_000);
   if (early) return ack({ response_type: 'ephemeral', ...renderReply(early) });
   await ack({ response_type: 'ephemeral', text: ':hourglass_flowing_sand: Checking… the answer follows in a moment.' });
   await respond({ response_type: 'ephemeral', replace_original: true, ...renderReply(await work) });
@@ -220,17 +234,24 @@ export function registerListeners(router: ListenerRouter, deps: ListenerDeps): v
 
   // Reject asks why first: a modal, opened with the click's trigger_id while it is still valid. A
   // click that could not reject (the deploy is over, or the clicker is no approver) says so instead.
+  // When that takes too long to tell, or cannot be told (Slack does not list an approver group), the
+  // form opens all the same: the submission checks again, and refuses or rejects.
   router.action<BlockAction<ButtonAction>>(ACTION_REJECT_DEPLOY, async (args) => {
     await args.ack();
     const id = deploymentIdOf(args.action);
-    let refused = true;
-    const refusal = await answer(deps, ACTION_REJECT_DEPLOY, async () => {
-      const why = await deps.deployService.cannotReject(id, args.body.user.id);
-      refused = why !== undefined;
-      return why ?? '';
-    });
-    if (refused) await tellClicker(args, refusal);
-    else await args.client.views.open({ trigger_id: args.body.trigger_id, view: rejectModal(id) });
+    const check = deps.deployService.cannotReject(id, args.body.user.id).then(
+      (why) => ({ why }),
+      (error: unknown) => ({ error }),
+    );
+    const verdict = await within(check, deps.rejectCheckWithinMs ?? 1_000);
+    if (!verdict || ('error' in verdict && !(verdict.error instanceof Refusal))) {
+      const why = verdict ? 'could not tell' : `did not tell within ${deps.rejectCheckWithinMs ?? 1_000} ms`;
+      deps.log.warn({ err: verdict && 'error' in verdict ? verdict.error : undefined, deploymentId: id }, `${why} whether a Reject click can reject; the reason form decides`);
+    } else if ('error' in verdict || verdict.why !== undefined) {
+      await tellClicker(args, await answer(deps, ACTION_REJECT_DEPLOY, () => ('error' in verdict ? Promise.reject(verdict.error) : verdict.why!)));
+      return;
+    }
+    await args.client.views.open({ trigger_id: args.body.trigger_id, view: rejectModal(id) });
   });
 
   router.view(VIEW_REJECT_DEPLOY, async ({ ack, view, body, client }) => {

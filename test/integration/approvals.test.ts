@@ -120,6 +120,47 @@ describe('approvals', () => {
     expect(status()).toBe('succeeded');
   });
 
+  describe('when Slack is slow or failing to list an approver group', () => {
+    let slow: Harness;
+    beforeEach(async () => {
+      slow = await startHarness(config(target), {}, { rejectCheckWithinMs: 50 });
+      slow.emulator.userGroups.set('S0SRETEAM', ['U0DAVID', 'U0ERIN']);
+      await slow.command('api@2.0.0 to prod', { user_id: 'U0ALICE' });
+      await slow.shipmate.worker.idle();
+    });
+    afterEach(() => slow.stop());
+
+    const submitReason = (userId: string) => slow.submit('deploy_reject_reason', '1', { reason: { reason: { type: 'plain_text_input', value: 'not during the sale' } } }, userId);
+    const toldByDm = (userId: string) => slow.emulator.waitFor('chat.postMessage', (a) => a.channel === userId);
+    const deployStatus = () => slow.shipmate.db.prepare('SELECT status FROM deployments WHERE id = 1').pluck().get();
+
+    it('opens the reason form before Slack answers, and the submission refuses someone who is no approver', async () => {
+      let answer!: () => void;
+      slow.emulator.holdNext('usergroups.users.list', new Promise<void>((resolve) => (answer = resolve)));
+
+      await slow.click('deploy_reject', '1', { userId: 'U0FRANK' });
+      const opened = await slow.emulator.waitFor('views.open');
+      expect(opened.args.view).toMatchObject({ callback_id: 'deploy_reject_reason', private_metadata: '1' });
+      expect(slow.emulator.callsTo('response_url')).toHaveLength(0);
+
+      answer();
+      await submitReason('U0FRANK');
+      expect((await toldByDm('U0FRANK')).args.text).toContain("You aren't an approver for this release, so you can't reject it.");
+      expect(deployStatus()).toBe('awaiting_approval');
+    });
+
+    it('opens the reason form when Slack fails to list the group, and the submission rejects for a member', async () => {
+      slow.emulator.failNext('usergroups.users.list', { body: { ok: false, error: 'internal_error' } });
+
+      await slow.click('deploy_reject', '1', { userId: 'U0ERIN' });
+      await slow.emulator.waitFor('views.open');
+      await submitReason('U0ERIN');
+
+      expect((await toldByDm('U0ERIN')).args.text).toBe('You rejected deploy #1.');
+      expect(deployStatus()).toBe('rejected');
+    });
+  });
+
   it('expires an unanswered request, and it can be requested again', async () => {
     await h.command('api@2.0.0 to prod', { user_id: 'U0ALICE' });
     await h.shipmate.worker.idle();

@@ -39,7 +39,7 @@ export interface Harness {
 export async function startHarness(
   configYaml: string | ((dir: string) => string),
   env: Record<string, string> = {},
-  options: { ackWithinMs?: number; clockStart?: Date; clientOptions?: WebClientOptions } = {},
+  options: { ackWithinMs?: number; rejectCheckWithinMs?: number; clockStart?: Date; clientOptions?: WebClientOptions } = {},
 ): Promise<Harness> {
   const { clockStart, clientOptions, ...shipmateOptions } = options;
   const dir = mkdtempSync(join(tmpdir(), 'shipmate-test-'));
