@@ -27,6 +27,17 @@ export function tailLines(output: string, lines: number): string {
  * tail of its output. It runs in its own process group so a timeout stops its children too, and
  * is started by `launcher` (a helper process), not by Shipmate's own process.
  */
+/**
+ * `command: /bin/sleep 600` names a file "/bin/sleep 600": the command runs without a shell. When no
+ * such file exists, say how to write it instead.
+ */
+function argumentsHint(spec: CommandSpec, failure: string): string {
+  const [file, ...words] = spec.command.trim().split(/\s+/);
+  if (words.length === 0 || !failure.includes('ENOENT')) return '';
+  const args = [...words, ...spec.args].map((word) => JSON.stringify(word)).join(', ');
+  return `. Shipmate runs the command without a shell, so its arguments go under args in shipmate.yml: command: ${file}, args: [${args}]`;
+}
+
 export function createCommandDeployer(
   spec: CommandSpec,
   deps: { baseEnv: Readonly<Record<string, string | undefined>>; launcher: ProcessLauncher },
@@ -59,7 +70,7 @@ export function createCommandDeployer(
         maxBuffer: MAX_BUFFER,
       });
       const tail = tailLines(result.output, spec.outputTailLines);
-      if (result.failure?.kind === 'start') return { ok: false, error: `could not start ${spec.command}: ${result.failure.message}` };
+      if (result.failure?.kind === 'start') return { ok: false, error: `could not start ${spec.command}: ${result.failure.message}${argumentsHint(spec, result.failure.message)}` };
       if (result.failure) return { ok: false, error: `${spec.command} was cut off: ${result.failure.message}` };
       if (result.timedOut) return { ok: false, error: `${spec.command} did not finish within ${formatDuration(spec.timeout)} and was stopped`, outputTail: tail };
       if (result.code === 0) return { ok: true, summary: `${spec.command} exited 0.` };

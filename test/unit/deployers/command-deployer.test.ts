@@ -58,3 +58,19 @@ describe('command deployer with canary steps', () => {
     expect(Object.keys(env)).not.toContain('SHIPMATE_BASELINE_VERSION');
   });
 });
+
+describe('command deployer, a command that cannot start', () => {
+  it('says how to write a command whose arguments were written into its name', async () => {
+    const result = await deployer('/bin/sleep 600').deploy(request());
+
+    expect(result).toMatchObject({ ok: false });
+    expect(!result.ok && result.error).toMatch(/^could not start \/bin\/sleep 600: .*ENOENT/);
+    expect(!result.ok && result.error).toContain('Shipmate runs the command without a shell, so its arguments go under args in shipmate.yml: command: /bin/sleep, args: ["600"]');
+  });
+
+  it('gives no such advice for a file that is simply missing', async () => {
+    const result = await deployer('/no/such/deploy-script').deploy(request());
+
+    expect(!result.ok && result.error).toMatch(/^could not start \/no\/such\/deploy-script: .*ENOENT$/);
+  });
+});
