@@ -78,7 +78,12 @@ export function sqliteUnitOfWork(db: Db, options: { clock?: Clock; onFault?: (fa
       // The first statement takes the snapshot; ending the transaction lets it go.
       begin.run();
       try {
-        return fn();
+        const result = fn();
+        if (result instanceof Promise) {
+          result.catch(() => undefined); // refused below; its own failure would only be an unhandled rejection
+          throw new TypeError('UnitOfWork.read takes a synchronous function: the snapshot ends when it returns');
+        }
+        return result;
       } finally {
         if (db.inTransaction) commit.run();
       }

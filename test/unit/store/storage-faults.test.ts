@@ -135,6 +135,11 @@ describe('SQLite faults in the store', () => {
       expect(audited()).toEqual(['written']);
     });
 
+    it('refuses a function that returns a promise: its reads would come after the snapshot ended', () => {
+      expect(() => uow().read(async () => audited())).toThrow('UnitOfWork.read takes a synchronous function');
+      expect(app.inTransaction).toBe(false);
+    });
+
     it('inside a transaction, reads what the transaction wrote so far', () => {
       const work = uow();
       const seen = work.transaction(() => {
