@@ -243,9 +243,10 @@ export function registerListeners(router: ListenerRouter, deps: ListenerDeps): v
       (why) => ({ why }),
       (error: unknown) => ({ error }),
     );
-    const verdict = await within(check, deps.rejectCheckWithinMs ?? 1_000);
+    const withinMs = deps.rejectCheckWithinMs ?? 1_000;
+    const verdict = await within(check, withinMs);
     if (!verdict || ('error' in verdict && !(verdict.error instanceof Refusal))) {
-      const why = verdict ? 'could not tell' : `did not tell within ${deps.rejectCheckWithinMs ?? 1_000} ms`;
+      const why = verdict ? 'could not tell' : `did not tell within ${withinMs} ms`;
       deps.log.warn({ err: verdict && 'error' in verdict ? verdict.error : undefined, deploymentId: id }, `${why} whether a Reject click can reject; the reason form decides`);
     } else if ('error' in verdict || verdict.why !== undefined) {
       await tellClicker(args, await answer(deps, ACTION_REJECT_DEPLOY, () => ('error' in verdict ? Promise.reject(verdict.error) : verdict.why!)));
